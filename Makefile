@@ -1,0 +1,42 @@
+# Two commands matter: `make run` and `make test`. Both bootstrap what they need first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := .tools/bin
+export PATH := $(CURDIR)/$(TOOLS):$(PATH)
+CONFIG ?= chain_config/local.toml
+
+.PHONY: bootstrap build abis check-abis lint typecheck test test-py test-sol run clean
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+build: bootstrap
+	$(TOOLS)/forge build --quiet
+
+abis: build
+	$(PY) -m keeper.devchain.abi_export --out abis
+
+check-abis: build
+	$(PY) -m keeper.devchain.abi_export --out abis --check
+
+lint: bootstrap
+	$(VENV)/bin/ruff check keeper tests
+	$(VENV)/bin/ruff format --check keeper tests
+
+typecheck: bootstrap
+	$(VENV)/bin/mypy --strict keeper
+
+test-sol: build
+	$(TOOLS)/forge test
+
+test-py: build
+	$(VENV)/bin/pytest
+
+test: build lint typecheck test-sol test-py
+
+run: build
+	$(PY) -m keeper run --config $(CONFIG)
+
+clean:
+	rm -rf out cache .mypy_cache .ruff_cache .pytest_cache
