@@ -1,0 +1,7 @@
+"""`python -m keeper`."""
+
+import sys
+
+from keeper.cli import main
+
+sys.exit(main())

@@ -1,0 +1,93 @@
+"""`keeper run`: bring the chain up (or connect to it), follow it, and shut down cleanly on a signal.
+
+Today this launches the configured local anvil when asked to, checks the chain id of the endpoint it
+talks to, and logs each new block. Later layers (venues, quoting, keeper duties) hang off this loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+import aiohttp
+
+from keeper.chain import HeadWatcher, select_http_endpoint
+from keeper.config import KeeperConfig, resolve_path
+from keeper.devchain import AnvilNode, AnvilOptions
+
+log = logging.getLogger("keeper.run")
+
+
+def devnet_options(config: KeeperConfig, base_dir: Path) -> AnvilOptions:
+    """The anvil launch options a config's [devnet] section describes."""
+    d = config.devnet
+
+    def path(value: str | None) -> str | None:
+        return None if value is None else str(resolve_path(base_dir, value))
+
+    return AnvilOptions(
+        chain_id=config.chain.chain_id,
+        mining=d.mining,
+        block_time_s=d.block_time_s,
+        base_fee_wei=d.base_fee_wei,
+        accounts=d.accounts,
+        balance_eth=d.balance_eth,
+        fork_url=d.fork_url,
+        fork_block=d.fork_block,
+        load_state=path(d.load_state),
+        dump_state=path(d.dump_state),
+    )
+
+
+async def run_keeper(config: KeeperConfig, config_path: Path, stop: asyncio.Event) -> int:
+    """Run until `stop` is set. Returns the process exit code."""
+    node: AnvilNode | None = None
+    try:
+        if config.devnet.launch:
+            node = AnvilNode(devnet_options(config, config_path.resolve().parent))
+            await asyncio.to_thread(node.start)
+            log.info("launched anvil pid %d on %s", node.pid, node.http_url)
+            http_urls, ws_urls = [node.http_url], [node.ws_url]
+        else:
+            http_urls, ws_urls = list(config.chain.rpc_http), list(config.chain.rpc_ws)
+        timeout = aiohttp.ClientTimeout(total=10)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            http_url = await select_http_endpoint(session, http_urls, config.chain.chain_id)
+            log.info("connected to %s: chain id %d (%s)", http_url, config.chain.chain_id, config.chain.name)
+            watcher = HeadWatcher(
+                session,
+                http_url,
+                ws_urls[0] if ws_urls else None,
+                poll_interval_s=max(0.2, config.chain.block_time_s / 2),
+            )
+            follow = asyncio.create_task(_log_heads(watcher), name="follow-heads")
+            stopped = asyncio.create_task(stop.wait(), name="stop-signal")
+            await asyncio.wait({follow, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            failure = follow.exception() if follow.done() and not follow.cancelled() else None
+            for task in (follow, stopped):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if failure is not None:
+                raise failure
+        log.info("stopping")
+        return 0
+    finally:
+        if node is not None:
+            code = await asyncio.to_thread(node.stop)
+            log.info("anvil stopped (exit %s)", code)
+
+
+async def _log_heads(watcher: HeadWatcher) -> None:
+    async for head in watcher.heads():
+        fee = "n/a" if head.base_fee_per_gas is None else f"{head.base_fee_per_gas / 1e9:.3f} gwei"
+        log.info(
+            "block %d %s… base fee %s, gas used %d/%d",
+            head.number,
+            head.hash[:12],
+            fee,
+            head.gas_used,
+            head.gas_limit,
+        )

@@ -1,0 +1,47 @@
+"""Argument parsing and dispatch for `keeper`. Each command lives in its own small module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from keeper._version import __version__
+from keeper.cli import _config_cmd, _run_cmd
+
+DEFAULT_CONFIG = "chain_config/local.toml"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="keeper", description="Keeper and market maker for perp DEXs.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the keeper on a deployment config")
+    run.add_argument("--config", default=DEFAULT_CONFIG, help=f"deployment TOML (default {DEFAULT_CONFIG})")
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.set_defaults(handler=_run_cmd.run)
+
+    config = commands.add_parser("config", help="inspect deployment configs")
+    config_commands = config.add_subparsers(dest="config_command", required=True, metavar="SUBCOMMAND")
+    check = config_commands.add_parser("check", help="validate a config: summary and exit 0, or one error line")
+    check.add_argument("file")
+    check.set_defaults(handler=_config_cmd.check)
+
+    version = commands.add_parser("version", help="print the keeper version")
+    version.set_defaults(handler=lambda _args: _print_version())
+    return parser
+
+
+def _print_version() -> int:
+    print(f"keeper {__version__}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""`keeper run`: load the config, run until SIGINT/SIGTERM, exit 0 after a clean shutdown."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from keeper.app import configure_logging, run_keeper
+from keeper.cli._config_cmd import EXIT_INVALID_CONFIG
+from keeper.config import ConfigError, load_config
+
+log = logging.getLogger("keeper.run")
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID_CONFIG
+    return asyncio.run(_main(config_path=Path(args.config), config=config))
+
+
+async def _main(config_path: Path, config: object) -> int:
+    from keeper.config import KeeperConfig
+
+    assert isinstance(config, KeeperConfig)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, _on_signal, sig, stop)
+    try:
+        return await run_keeper(config, config_path, stop)
+    except Exception:
+        log.exception("keeper failed")
+        return 1
+
+
+def _on_signal(sig: signal.Signals, stop: asyncio.Event) -> None:
+    log.info("received %s, shutting down", sig.name)
+    stop.set()

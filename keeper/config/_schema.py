@@ -1,0 +1,177 @@
+"""Typed deployment config: one TOML file per deployment, decoded into frozen msgspec Structs.
+
+Rules (after NautilusTrader's config policy): unknown keys are errors; defaults live here and only
+here; ``None`` means a real absence ("off"/"unbounded"), never "use the default". Range rules that
+msgspec can express sit on the field types; rules that span fields live in ``_validate.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+# Constrained scalars. msgspec reports violations with the field path, which the loader rewrites
+# into the one-line `FILE: path: reason` form.
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]
+PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
+Percent = Annotated[float, msgspec.Meta(ge=0, le=100)]
+# Geth/Reth need >10 % for a replacement and reject exactly 10 % at times; 12.5 % is the safe floor.
+BumpPercent = Annotated[float, msgspec.Meta(ge=12.5, le=1000)]
+Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")]
+EnvVarName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")]
+HttpUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$")]
+WsUrl = Annotated[str, msgspec.Meta(pattern=r"^wss?://\S+$")]
+# Checksum validity is checked in _validate.py; the pattern catches the shape.
+Address = Annotated[str, msgspec.Meta(pattern=r"^0x[0-9a-fA-F]{40}$")]
+
+
+class _Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base for every config section."""
+
+
+class ChainConfig(_Config):
+    """The EVM chain the keeper watches and transacts on."""
+
+    name: Name
+    chain_id: PositiveInt
+    # Ordered by preference; the RPC layer fails over down the list. Empty only when
+    # [devnet] launch = true, which then supplies its own endpoints.
+    rpc_http: list[HttpUrl] = []
+    rpc_ws: list[WsUrl] = []
+    block_time_s: PositiveFloat = 12.0
+
+
+class DevnetConfig(_Config):
+    """A local anvil the keeper launches and owns (development and demos only)."""
+
+    launch: bool = False
+    # interval: a block every block_time_s; instant: a block per transaction; manual: only on request
+    # (evm_mine), which leaves sent transactions pending for mempool work.
+    mining: Literal["interval", "instant", "manual"] = "interval"
+    block_time_s: PositiveFloat = 1.0
+    base_fee_wei: NonNegativeInt | None = None
+    accounts: PositiveInt = 10
+    balance_eth: PositiveInt = 10_000
+    fork_url: HttpUrl | None = None
+    fork_block: NonNegativeInt | None = None
+    load_state: str | None = None
+    dump_state: str | None = None
+
+
+class ContractsConfig(_Config):
+    """Where the reference perp DEX lives: deployed at start-up, from a deployments file, or explicit."""
+
+    deploy: bool = False
+    deployments_file: str | None = None
+    exchange: Address | None = None
+    oracle: Address | None = None
+    collateral: Address | None = None
+
+
+class HyperliquidVenueConfig(_Config, tag="hyperliquid", tag_field="kind"):
+    """An API venue speaking the Hyperliquid signed-action protocol."""
+
+    base_url: HttpUrl
+    ws_url: WsUrl
+    is_mainnet: bool = False
+    # User streams and reconciliation always use the master address, never an agent's.
+    account_address: Address | None = None
+    agent_key: Name | None = None  # an entry of [keys.accounts]
+    local_server: bool = False  # serve the bundled Hyperliquid-compatible venue on loopback
+    enabled: bool = True
+
+
+class DexVenueConfig(_Config, tag="dex", tag_field="kind"):
+    """The on-chain reference perp DEX from [contracts]."""
+
+    markets: list[Name]
+    trader_key: Name  # an entry of [keys.accounts]
+    enabled: bool = True
+
+
+VenueConfig = HyperliquidVenueConfig | DexVenueConfig
+
+
+class GasPolicyConfig(_Config):
+    """How transactions are priced, replaced and confirmed. Hot-reloadable."""
+
+    max_fee_gwei: PositiveFloat
+    priority_percentile: Percent = 50.0
+    fee_history_blocks: PositiveInt = 20
+    replace_after_s: PositiveFloat = 15.0
+    bump_pct: BumpPercent = 12.5
+    confirmations: NonNegativeInt = 1
+    gas_limit_buffer_pct: NonNegativeFloat = 20.0
+    # Cancels get a larger tip than placements: a stale quote costs more than a late one.
+    cancel_priority_multiplier: Annotated[float, msgspec.Meta(ge=1)] = 1.5
+    at_cap: Literal["wait", "cancel"] = "wait"
+
+
+class KeystoreKey(_Config, tag="keystore", tag_field="source"):
+    """An encrypted eth-account keystore; the password comes from a file or an env var."""
+
+    path: str
+    password_file: str | None = None
+    password_env: EnvVarName | None = None
+
+
+class EnvKey(_Config, tag="env", tag_field="source"):
+    """A raw key read from an environment variable. Allowed only with [keys] dev_mode = true."""
+
+    env: EnvVarName
+
+
+class AnvilKey(_Config, tag="anvil", tag_field="source"):
+    """One of anvil's well-known dev accounts. Allowed only with [devnet] launch = true."""
+
+    index: Annotated[int, msgspec.Meta(ge=0, lt=1000)]
+
+
+KeySource = KeystoreKey | EnvKey | AnvilKey
+
+
+class KeysConfig(_Config):
+    """Signing keys by name. The file holds references only, never key material."""
+
+    active: Name
+    accounts: dict[Name, KeySource]
+    dev_mode: bool = False
+
+
+class RiskConfig(_Config):
+    """Limits the risk gate enforces before any order leaves the keeper."""
+
+    max_order_notional_usd: PositiveFloat
+    max_position_notional_usd: PositiveFloat
+    max_leverage: PositiveFloat = 3.0
+    max_drawdown_pct: Annotated[float, msgspec.Meta(gt=0, le=100)] = 10.0
+    min_liquidation_distance_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] = 15.0
+    stale_data_s: PositiveFloat = 5.0
+    kill: bool = False  # flip at run time to cancel everything and stop quoting
+
+
+class StrategyConfig(_Config):
+    """Quoting parameters for the market maker."""
+
+    order_size: PositiveFloat
+    kind: Literal["keeper", "as", "fixed"] = "keeper"
+    levels: Annotated[int, msgspec.Meta(ge=1, le=20)] = 1
+    min_half_spread_bps: NonNegativeFloat = 2.0
+    risk_aversion: PositiveFloat = 0.1
+    requote_interval_s: PositiveFloat = 1.0
+
+
+class KeeperConfig(_Config):
+    """A whole deployment: `chain_config/<name>.toml`."""
+
+    chain: ChainConfig
+    gas_policy: GasPolicyConfig
+    keys: KeysConfig
+    risk: RiskConfig
+    strategy: StrategyConfig
+    contracts: ContractsConfig = ContractsConfig()
+    devnet: DevnetConfig = DevnetConfig()
+    venues: dict[Name, VenueConfig] = {}

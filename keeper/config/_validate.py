@@ -1,0 +1,147 @@
+"""Rules that span fields or touch the filesystem; each returns the first problem as (field, reason).
+
+Kept apart from the schema so that the schema stays a plain description of the file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from eth_utils import to_checksum_address
+
+from keeper.config._paths import is_readable_file, resolve_path
+from keeper.config._schema import (
+    AnvilKey,
+    DexVenueConfig,
+    EnvKey,
+    HyperliquidVenueConfig,
+    KeeperConfig,
+    KeystoreKey,
+)
+
+Problem = tuple[str, str] | None
+
+
+def check_semantics(config: KeeperConfig, base_dir: Path) -> Problem:
+    """Return the first cross-field or filesystem problem, or None when the config is usable."""
+    for check in (_check_chain, _check_contracts, _check_keys, _check_venues, _check_risk):
+        problem = check(config, base_dir)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _check_chain(config: KeeperConfig, base_dir: Path) -> Problem:
+    devnet = config.devnet
+    if devnet.launch:
+        if config.chain.rpc_http or config.chain.rpc_ws:
+            return "chain.rpc_http", "must be empty when devnet.launch = true (the launched anvil serves RPC)"
+        if devnet.load_state is not None and not is_readable_file(base_dir, devnet.load_state):
+            return "devnet.load_state", f"cannot read state file {devnet.load_state!r}"
+        return None
+    if not config.chain.rpc_http:
+        return "chain.rpc_http", "at least one HTTP endpoint is required unless devnet.launch = true"
+    for name in ("fork_url", "fork_block", "load_state", "dump_state", "base_fee_wei"):
+        if getattr(devnet, name) is not None:
+            return f"devnet.{name}", "only meaningful with devnet.launch = true"
+    return None
+
+
+def _check_contracts(config: KeeperConfig, base_dir: Path) -> Problem:
+    c = config.contracts
+    explicit = {"exchange": c.exchange, "oracle": c.oracle, "collateral": c.collateral}
+    for name, value in explicit.items():
+        if value is not None and (problem := _checksum_problem(f"contracts.{name}", value)):
+            return problem
+    given = [name for name, value in explicit.items() if value is not None]
+    if c.deploy:
+        if not config.devnet.launch:
+            return "contracts.deploy", "deploying at start-up needs devnet.launch = true"
+        if given:
+            return f"contracts.{given[0]}", "must be absent when contracts.deploy = true"
+        if c.deployments_file is not None:
+            return "contracts.deployments_file", "must be absent when contracts.deploy = true"
+        return None
+    if c.deployments_file is not None:
+        if given:
+            return f"contracts.{given[0]}", "give either contracts.deployments_file or addresses, not both"
+        if not is_readable_file(base_dir, c.deployments_file):
+            return "contracts.deployments_file", f"cannot read {c.deployments_file!r}"
+        return None
+    needs_dex = any(isinstance(v, DexVenueConfig) and v.enabled for v in config.venues.values())
+    if given or needs_dex:
+        for name, value in explicit.items():
+            if value is None:
+                return f"contracts.{name}", "required (or set contracts.deploy / contracts.deployments_file)"
+    return None
+
+
+def _check_keys(config: KeeperConfig, base_dir: Path) -> Problem:
+    keys = config.keys
+    if keys.active not in keys.accounts:
+        return "keys.active", f"{keys.active!r} is not one of keys.accounts ({', '.join(sorted(keys.accounts))})"
+    for name, source in keys.accounts.items():
+        at = f"keys.accounts.{name}"
+        if isinstance(source, KeystoreKey):
+            problem = _keystore_problem(at, source, base_dir)
+            if problem is not None:
+                return problem
+        elif isinstance(source, EnvKey):
+            if not keys.dev_mode:
+                return f"{at}.env", "raw keys from env vars are allowed only with keys.dev_mode = true"
+        elif isinstance(source, AnvilKey) and not config.devnet.launch:
+            return f"{at}.index", "anvil dev keys are allowed only with devnet.launch = true"
+    return None
+
+
+def _keystore_problem(at: str, source: KeystoreKey, base_dir: Path) -> Problem:
+    if (source.password_file is None) == (source.password_env is None):
+        return at, "set exactly one of password_file or password_env"
+    path = resolve_path(base_dir, source.path)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return f"{at}.path", f"cannot read keystore {str(path)!r}: {exc.strerror or exc}"
+    except ValueError:
+        return f"{at}.path", f"{str(path)!r} is not JSON (expected an encrypted keystore)"
+    if not isinstance(document, dict) or not isinstance(document.get("crypto", document.get("Crypto")), dict):
+        return f"{at}.path", f"{str(path)!r} is not an encrypted keystore (no crypto section)"
+    if source.password_file is not None and not is_readable_file(base_dir, source.password_file):
+        return f"{at}.password_file", f"cannot read {source.password_file!r}"
+    return None
+
+
+def _check_venues(config: KeeperConfig, base_dir: Path) -> Problem:
+    for name, venue in config.venues.items():
+        at = f"venues.{name}"
+        if isinstance(venue, DexVenueConfig):
+            if venue.trader_key not in config.keys.accounts:
+                return f"{at}.trader_key", f"{venue.trader_key!r} is not one of keys.accounts"
+            if not venue.markets:
+                return f"{at}.markets", "at least one market is required"
+        elif isinstance(venue, HyperliquidVenueConfig):
+            if venue.agent_key is not None and venue.agent_key not in config.keys.accounts:
+                return f"{at}.agent_key", f"{venue.agent_key!r} is not one of keys.accounts"
+            if venue.account_address is not None and (
+                problem := _checksum_problem(f"{at}.account_address", venue.account_address)
+            ):
+                return problem
+            if venue.agent_key is not None and venue.account_address is None:
+                # Agents sign, but fills and positions belong to the master: without it nothing reconciles.
+                return f"{at}.account_address", "required when agent_key is set (the master address)"
+    return None
+
+
+def _check_risk(config: KeeperConfig, base_dir: Path) -> Problem:
+    r = config.risk
+    if r.max_order_notional_usd > r.max_position_notional_usd:
+        return "risk.max_order_notional_usd", "must not exceed risk.max_position_notional_usd"
+    return None
+
+
+def _checksum_problem(field: str, value: str) -> Problem:
+    expected = to_checksum_address(value)
+    if value != expected:
+        return field, f"bad EIP-55 checksum (expected {expected})"
+    return None

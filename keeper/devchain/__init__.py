@@ -1,0 +1,18 @@
+"""Development chains: launch, fork and control anvil (used by `make run`, tests and tools)."""
+
+from keeper.devchain._anvil import ANVIL_MNEMONIC, AnvilError, AnvilNode, AnvilOptions, anvil_args, find_anvil
+from keeper.devchain._ports import PortLease, lease_port
+from keeper.devchain._rpc import DevRpc, RpcError
+
+__all__ = [
+    "ANVIL_MNEMONIC",
+    "AnvilError",
+    "AnvilNode",
+    "AnvilOptions",
+    "DevRpc",
+    "PortLease",
+    "RpcError",
+    "anvil_args",
+    "find_anvil",
+    "lease_port",
+]
