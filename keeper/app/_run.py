@@ -41,12 +41,12 @@ def devnet_options(config: KeeperConfig, base_dir: Path) -> AnvilOptions:
     )
 
 
-async def run_keeper(config: KeeperConfig, config_path: Path, stop: asyncio.Event) -> int:
-    """Run until `stop` is set. Returns the process exit code."""
+async def run_keeper(config: KeeperConfig, config_dir: Path, stop: asyncio.Event) -> int:
+    """Run until `stop` is set; paths in `config` are relative to `config_dir`. Returns the exit code."""
     node: AnvilNode | None = None
     try:
         if config.devnet.launch:
-            node = AnvilNode(devnet_options(config, config_path.resolve().parent))
+            node = AnvilNode(devnet_options(config, config_dir))
             await asyncio.to_thread(node.start)
             log.info("launched anvil pid %d on %s", node.pid, node.http_url)
             http_urls, ws_urls = [node.http_url], [node.ws_url]

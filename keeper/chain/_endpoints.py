@@ -9,11 +9,11 @@ import aiohttp
 log = logging.getLogger("keeper.chain")
 
 
-class ChainIdMismatch(RuntimeError):
+class ChainIdMismatchError(RuntimeError):
     """An endpoint serves a different chain than the config names: never trade through it."""
 
 
-class NoEndpointAvailable(RuntimeError):
+class NoEndpointAvailableError(RuntimeError):
     """No configured endpoint answered."""
 
 
@@ -34,8 +34,8 @@ async def select_http_endpoint(session: aiohttp.ClientSession, urls: list[str], 
     """Return the first endpoint, in config order, that answers with `chain_id`.
 
     Raises:
-        ChainIdMismatch: an endpoint answered with another chain id (a misconfiguration to stop on).
-        NoEndpointAvailable: none answered.
+        ChainIdMismatchError: an endpoint answered with another chain id (a misconfiguration to stop on).
+        NoEndpointAvailableError: none answered.
     """
     failures: list[str] = []
     for url in urls:
@@ -47,6 +47,6 @@ async def select_http_endpoint(session: aiohttp.ClientSession, urls: list[str], 
             continue
         seen = int(str(answer), 16)
         if seen != chain_id:
-            raise ChainIdMismatch(f"{url} serves chain id {seen}, config says {chain_id}")
+            raise ChainIdMismatchError(f"{url} serves chain id {seen}, config says {chain_id}")
         return url
-    raise NoEndpointAvailable("; ".join(failures) or "no endpoints configured")
+    raise NoEndpointAvailableError("; ".join(failures) or "no endpoints configured")

@@ -16,7 +16,12 @@ import aiohttp
 import websockets
 
 from keeper.chain._endpoints import json_rpc
-from keeper.chain._heads_codec import BlockHeader, MalformedMessage, decode_block_result, decode_head_push
+from keeper.chain._heads_codec import (
+    BlockHeader,
+    MalformedMessageError,
+    decode_block_result,
+    decode_head_push,
+)
 
 log = logging.getLogger("keeper.chain.heads")
 
@@ -60,14 +65,16 @@ class HeadWatcher:
 
     async def _subscribe(self, url: str) -> AsyncIterator[BlockHeader]:
         async with websockets.connect(url, ping_interval=20, ping_timeout=20, max_size=2**22) as ws:
-            await ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]}))
+            await ws.send(
+                json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]})
+            )
             ack = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
             if "result" not in ack:
                 raise OSError(f"eth_subscribe newHeads refused: {ack.get('error')}")
             async for message in ws:
                 try:
                     _, head = decode_head_push(message)
-                except MalformedMessage as exc:
+                except MalformedMessageError as exc:
                     self.malformed += 1
                     log.warning("skipping malformed newHeads push (%d so far): %s", self.malformed, exc)
                     continue
@@ -78,9 +85,11 @@ class HeadWatcher:
         loop = asyncio.get_running_loop()
         while loop.time() < deadline:
             try:
-                result = await json_rpc(self._session, self._http_url, "eth_getBlockByNumber", ["latest", False])
+                result = await json_rpc(
+                    self._session, self._http_url, "eth_getBlockByNumber", ["latest", False]
+                )
                 head = decode_block_result(result)
-            except MalformedMessage as exc:
+            except MalformedMessageError as exc:
                 self.malformed += 1
                 log.warning("skipping malformed block reply (%d so far): %s", self.malformed, exc)
                 head = None

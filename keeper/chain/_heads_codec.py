@@ -40,7 +40,7 @@ class _SubscriptionPush(msgspec.Struct):
 _push_decoder = msgspec.json.Decoder(_SubscriptionPush)
 
 
-class MalformedMessage(ValueError):
+class MalformedMessageError(ValueError):
     """A node message that does not have the expected shape; callers count and skip it."""
 
 
@@ -50,7 +50,7 @@ def decode_head_push(message: bytes | str) -> tuple[str, BlockHeader]:
         push = _push_decoder.decode(message)
         return push.params.subscription, _to_header(push.params.result)
     except (msgspec.DecodeError, ValueError) as exc:
-        raise MalformedMessage(str(exc)) from exc
+        raise MalformedMessageError(str(exc)) from exc
 
 
 def decode_block_result(result: object) -> BlockHeader | None:
@@ -60,7 +60,7 @@ def decode_block_result(result: object) -> BlockHeader | None:
     try:
         return _to_header(msgspec.convert(result, _WireHeader))
     except (msgspec.ValidationError, ValueError) as exc:
-        raise MalformedMessage(str(exc)) from exc
+        raise MalformedMessageError(str(exc)) from exc
 
 
 def _to_header(w: _WireHeader) -> BlockHeader:

@@ -23,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = commands.add_parser("config", help="inspect deployment configs")
     config_commands = config.add_subparsers(dest="config_command", required=True, metavar="SUBCOMMAND")
-    check = config_commands.add_parser("check", help="validate a config: summary and exit 0, or one error line")
+    check = config_commands.add_parser(
+        "check", help="validate a config: summary and exit 0, or one error line"
+    )
     check.add_argument("file")
     check.set_defaults(handler=_config_cmd.check)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from keeper.app import configure_logging, run_keeper
 from keeper.cli._config_cmd import EXIT_INVALID_CONFIG
-from keeper.config import ConfigError, load_config
+from keeper.config import ConfigError, KeeperConfig, load_config
 
 log = logging.getLogger("keeper.run")
 
@@ -23,19 +23,16 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID_CONFIG
-    return asyncio.run(_main(config_path=Path(args.config), config=config))
+    return asyncio.run(_main(config, config_dir=Path(args.config).absolute().parent))
 
 
-async def _main(config_path: Path, config: object) -> int:
-    from keeper.config import KeeperConfig
-
-    assert isinstance(config, KeeperConfig)
+async def _main(config: KeeperConfig, config_dir: Path) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _on_signal, sig, stop)
     try:
-        return await run_keeper(config, config_path, stop)
+        return await run_keeper(config, config_dir, stop)
     except Exception:
         log.exception("keeper failed")
         return 1

@@ -32,7 +32,7 @@ class _Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     """Base for every config section."""
 
 
-class ChainConfig(_Config):
+class ChainConfig(_Config, frozen=True, kw_only=True):
     """The EVM chain the keeper watches and transacts on."""
 
     name: Name
@@ -44,7 +44,7 @@ class ChainConfig(_Config):
     block_time_s: PositiveFloat = 12.0
 
 
-class DevnetConfig(_Config):
+class DevnetConfig(_Config, frozen=True, kw_only=True):
     """A local anvil the keeper launches and owns (development and demos only)."""
 
     launch: bool = False
@@ -61,7 +61,7 @@ class DevnetConfig(_Config):
     dump_state: str | None = None
 
 
-class ContractsConfig(_Config):
+class ContractsConfig(_Config, frozen=True, kw_only=True):
     """Where the reference perp DEX lives: deployed at start-up, from a deployments file, or explicit."""
 
     deploy: bool = False
@@ -71,7 +71,7 @@ class ContractsConfig(_Config):
     collateral: Address | None = None
 
 
-class HyperliquidVenueConfig(_Config, tag="hyperliquid", tag_field="kind"):
+class HyperliquidVenueConfig(_Config, frozen=True, kw_only=True, tag="hyperliquid", tag_field="kind"):
     """An API venue speaking the Hyperliquid signed-action protocol."""
 
     base_url: HttpUrl
@@ -84,7 +84,7 @@ class HyperliquidVenueConfig(_Config, tag="hyperliquid", tag_field="kind"):
     enabled: bool = True
 
 
-class DexVenueConfig(_Config, tag="dex", tag_field="kind"):
+class DexVenueConfig(_Config, frozen=True, kw_only=True, tag="dex", tag_field="kind"):
     """The on-chain reference perp DEX from [contracts]."""
 
     markets: list[Name]
@@ -95,7 +95,7 @@ class DexVenueConfig(_Config, tag="dex", tag_field="kind"):
 VenueConfig = HyperliquidVenueConfig | DexVenueConfig
 
 
-class GasPolicyConfig(_Config):
+class GasPolicyConfig(_Config, frozen=True, kw_only=True):
     """How transactions are priced, replaced and confirmed. Hot-reloadable."""
 
     max_fee_gwei: PositiveFloat
@@ -110,7 +110,7 @@ class GasPolicyConfig(_Config):
     at_cap: Literal["wait", "cancel"] = "wait"
 
 
-class KeystoreKey(_Config, tag="keystore", tag_field="source"):
+class KeystoreKey(_Config, frozen=True, kw_only=True, tag="keystore", tag_field="source"):
     """An encrypted eth-account keystore; the password comes from a file or an env var."""
 
     path: str
@@ -118,13 +118,13 @@ class KeystoreKey(_Config, tag="keystore", tag_field="source"):
     password_env: EnvVarName | None = None
 
 
-class EnvKey(_Config, tag="env", tag_field="source"):
+class EnvKey(_Config, frozen=True, kw_only=True, tag="env", tag_field="source"):
     """A raw key read from an environment variable. Allowed only with [keys] dev_mode = true."""
 
     env: EnvVarName
 
 
-class AnvilKey(_Config, tag="anvil", tag_field="source"):
+class AnvilKey(_Config, frozen=True, kw_only=True, tag="anvil", tag_field="source"):
     """One of anvil's well-known dev accounts. Allowed only with [devnet] launch = true."""
 
     index: Annotated[int, msgspec.Meta(ge=0, lt=1000)]
@@ -133,7 +133,7 @@ class AnvilKey(_Config, tag="anvil", tag_field="source"):
 KeySource = KeystoreKey | EnvKey | AnvilKey
 
 
-class KeysConfig(_Config):
+class KeysConfig(_Config, frozen=True, kw_only=True):
     """Signing keys by name. The file holds references only, never key material."""
 
     active: Name
@@ -141,7 +141,7 @@ class KeysConfig(_Config):
     dev_mode: bool = False
 
 
-class RiskConfig(_Config):
+class RiskConfig(_Config, frozen=True, kw_only=True):
     """Limits the risk gate enforces before any order leaves the keeper."""
 
     max_order_notional_usd: PositiveFloat
@@ -153,7 +153,7 @@ class RiskConfig(_Config):
     kill: bool = False  # flip at run time to cancel everything and stop quoting
 
 
-class StrategyConfig(_Config):
+class StrategyConfig(_Config, frozen=True, kw_only=True):
     """Quoting parameters for the market maker."""
 
     order_size: PositiveFloat
@@ -164,7 +164,7 @@ class StrategyConfig(_Config):
     requote_interval_s: PositiveFloat = 1.0
 
 
-class KeeperConfig(_Config):
+class KeeperConfig(_Config, frozen=True, kw_only=True):
     """A whole deployment: `chain_config/<name>.toml`."""
 
     chain: ChainConfig

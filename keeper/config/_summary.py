@@ -23,7 +23,7 @@ def summarize(config: KeeperConfig) -> list[str]:
             rpc += f", forking {devnet.fork_url}"
     else:
         rpc = f"{len(chain.rpc_http)} http / {len(chain.rpc_ws)} ws endpoint(s)"
-    lines = [
+    return [
         f"chain      {chain.name} (chain id {chain.chain_id}), {rpc}",
         f"contracts  {_contracts(config)}",
         f"venues     {_venues(config)}",
@@ -35,9 +35,9 @@ def summarize(config: KeeperConfig) -> list[str]:
         f"risk       order <= ${risk.max_order_notional_usd:,.0f}, position <= "
         f"${risk.max_position_notional_usd:,.0f}, leverage <= {risk.max_leverage:g}x, "
         f"drawdown <= {risk.max_drawdown_pct:g}%{', KILL SWITCH ON' if risk.kill else ''}",
-        f"strategy   {config.strategy.kind}, size {config.strategy.order_size:g} x {config.strategy.levels} level(s)",
+        f"strategy   {config.strategy.kind}, "
+        f"size {config.strategy.order_size:g} x {config.strategy.levels} level(s)",
     ]
-    return lines
 
 
 def _contracts(config: KeeperConfig) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from keeper.config._paths import is_readable_file, resolve_path
 from keeper.config._schema import (
@@ -80,7 +80,10 @@ def _check_contracts(config: KeeperConfig, base_dir: Path) -> Problem:
 def _check_keys(config: KeeperConfig, base_dir: Path) -> Problem:
     keys = config.keys
     if keys.active not in keys.accounts:
-        return "keys.active", f"{keys.active!r} is not one of keys.accounts ({', '.join(sorted(keys.accounts))})"
+        return (
+            "keys.active",
+            f"{keys.active!r} is not one of keys.accounts ({', '.join(sorted(keys.accounts))})",
+        )
     for name, source in keys.accounts.items():
         at = f"keys.accounts.{name}"
         if isinstance(source, KeystoreKey):

@@ -113,7 +113,8 @@ class DevRpc:
 
     def increase_time(self, seconds: int) -> int:
         """Move the clock of the next block forward; returns the total offset anvil reports."""
-        return int(self.request("evm_increaseTime", [hex(seconds)]), 16)
+        offset = self.request("evm_increaseTime", [hex(seconds)])
+        return offset if isinstance(offset, int) else int(str(offset), 16)
 
     def set_next_block_timestamp(self, timestamp: int) -> None:
         self.request("evm_setNextBlockTimestamp", [hex(timestamp)])

@@ -135,8 +135,10 @@ BAD_CONFIGS = [
         id="two-password-sources",
     ),
     pytest.param(
-        ('accounts.main = { source = "keystore", path = "main.json", password_file = "main.pass" }',
-         'accounts.main = { source = "env", env = "KEEPER_KEY" }'),
+        (
+            'accounts.main = { source = "keystore", path = "main.json", password_file = "main.pass" }',
+            'accounts.main = { source = "env", env = "KEEPER_KEY" }',
+        ),
         "keys.accounts.main.env: raw keys from env vars are allowed only with keys.dev_mode = true",
         id="env-key-without-dev-mode",
     ),
@@ -156,8 +158,11 @@ BAD_CONFIGS = [
         id="order-limit-above-position-limit",
     ),
     pytest.param(
-        ("[strategy]", '[venues.hl]\nkind = "hyperliquid"\nbase_url = "http://127.0.0.1:1"\n'
-         'ws_url = "ws://127.0.0.1:1/ws"\nagent_key = "main"\n\n[strategy]'),
+        (
+            "[strategy]",
+            '[venues.hl]\nkind = "hyperliquid"\nbase_url = "http://127.0.0.1:1"\n'
+            'ws_url = "ws://127.0.0.1:1/ws"\nagent_key = "main"\n\n[strategy]',
+        ),
         "venues.hl.account_address: required when agent_key is set (the master address)",
         id="agent-without-master",
     ),
