@@ -13,15 +13,21 @@ from keeper.chain._heads_codec import (
     decode_block_result,
     decode_head_push,
 )
+from keeper.chain._keys import KeyLoadError, Signer, anvil_account, load_signer, new_keystore
 
 __all__ = [
     "BlockHeader",
     "ChainIdMismatchError",
     "HeadWatcher",
+    "KeyLoadError",
     "MalformedMessageError",
     "NoEndpointAvailableError",
+    "Signer",
+    "anvil_account",
     "decode_block_result",
     "decode_head_push",
     "json_rpc",
+    "load_signer",
+    "new_keystore",
     "select_http_endpoint",
 ]

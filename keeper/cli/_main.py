@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from keeper._version import __version__
-from keeper.cli import _config_cmd, _run_cmd
+from keeper.cli import _config_cmd, _keys_cmd, _run_cmd
 
 DEFAULT_CONFIG = "chain_config/local.toml"
 
@@ -28,6 +28,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file")
     check.set_defaults(handler=_config_cmd.check)
+
+    keys = commands.add_parser("keys", help="create and list signing keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="SUBCOMMAND")
+    new = keys_commands.add_parser("new", help="create an encrypted keystore for a fresh key")
+    new.add_argument("--out", required=True, help="keystore file to create (never overwritten)")
+    source = new.add_mutually_exclusive_group()
+    source.add_argument("--password-file", help="read the password from this file")
+    source.add_argument("--password-env", help="read the password from this environment variable")
+    new.set_defaults(handler=_keys_cmd.new)
+    listing = keys_commands.add_parser("list", help="show the configured keys and their addresses")
+    listing.add_argument(
+        "--config", default=DEFAULT_CONFIG, help=f"deployment TOML (default {DEFAULT_CONFIG})"
+    )
+    listing.set_defaults(handler=_keys_cmd.list_keys)
 
     version = commands.add_parser("version", help="print the keeper version")
     version.set_defaults(handler=lambda _args: _print_version())
