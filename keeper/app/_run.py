@@ -13,7 +13,7 @@ from pathlib import Path
 
 import aiohttp
 
-from keeper.chain import HeadWatcher, select_http_endpoint
+from keeper.chain import GasOracle, HeadWatcher, select_http_endpoint
 from keeper.config import KeeperConfig, resolve_path
 from keeper.devchain import AnvilNode, AnvilOptions
 
@@ -62,7 +62,13 @@ async def run_keeper(config: KeeperConfig, config_dir: Path, stop: asyncio.Event
                 ws_urls[0] if ws_urls else None,
                 poll_interval_s=max(0.2, config.chain.block_time_s / 2),
             )
-            follow = asyncio.create_task(_log_heads(watcher), name="follow-heads")
+            oracle = GasOracle(
+                session,
+                http_url,
+                config.gas_policy.priority_percentile,
+                window_blocks=config.gas_policy.fee_history_blocks,
+            )
+            follow = asyncio.create_task(_follow_heads(watcher, oracle), name="follow-heads")
             stopped = asyncio.create_task(stop.wait(), name="stop-signal")
             await asyncio.wait({follow, stopped}, return_when=asyncio.FIRST_COMPLETED)
             failure = follow.exception() if follow.done() and not follow.cancelled() else None
@@ -80,14 +86,22 @@ async def run_keeper(config: KeeperConfig, config_dir: Path, stop: asyncio.Event
             log.info("anvil stopped (exit %s)", code)
 
 
-async def _log_heads(watcher: HeadWatcher) -> None:
+async def _follow_heads(watcher: HeadWatcher, oracle: GasOracle) -> None:
     async for head in watcher.heads():
-        fee = "n/a" if head.base_fee_per_gas is None else f"{head.base_fee_per_gas / 1e9:.3f} gwei"
+        gas = await oracle.on_head(head)
+        if gas is None:
+            log.info(
+                "block %d %s… gas used %d/%d", head.number, head.hash[:12], head.gas_used, head.gas_limit
+            )
+            continue
         log.info(
-            "block %d %s… base fee %s, gas used %d/%d",
+            "block %d %s… base fee %.3f gwei, next %.3f gwei, tip %.3f gwei, gas used %d/%d%s",
             head.number,
             head.hash[:12],
-            fee,
+            gas.base_fee / 1e9,
+            gas.next_base_fee / 1e9,
+            gas.priority_fee / 1e9,
             head.gas_used,
             head.gas_limit,
+            ", GAS SPIKE" if gas.spike else "",
         )

@@ -6,6 +6,7 @@ from keeper.chain._endpoints import (
     json_rpc,
     select_http_endpoint,
 )
+from keeper.chain._gas_oracle import GasOracle, decode_fee_history
 from keeper.chain._heads import HeadWatcher
 from keeper.chain._heads_codec import (
     BlockHeader,
@@ -18,6 +19,7 @@ from keeper.chain._keys import KeyLoadError, Signer, anvil_account, load_signer,
 __all__ = [
     "BlockHeader",
     "ChainIdMismatchError",
+    "GasOracle",
     "HeadWatcher",
     "KeyLoadError",
     "MalformedMessageError",
@@ -25,6 +27,7 @@ __all__ = [
     "Signer",
     "anvil_account",
     "decode_block_result",
+    "decode_fee_history",
     "decode_head_push",
     "json_rpc",
     "load_signer",
