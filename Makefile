@@ -6,7 +6,7 @@ TOOLS := .tools/bin
 export PATH := $(CURDIR)/$(TOOLS):$(PATH)
 CONFIG ?= chain_config/local.toml
 
-.PHONY: bootstrap build abis check-abis lint typecheck test test-py test-sol run clean
+.PHONY: bootstrap build abis check-abis lint typecheck test test-py test-sol run bench clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -37,6 +37,9 @@ test: build lint typecheck test-sol test-py
 
 run: build
 	$(PY) -m keeper run --config $(CONFIG)
+
+bench: build
+	$(PY) -m keeper bench
 
 clean:
 	rm -rf out cache .mypy_cache .ruff_cache .pytest_cache

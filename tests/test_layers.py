@@ -24,6 +24,7 @@ IO_LIBRARIES = {
     "requests",
     "subprocess",
     "time",
+    "timeit",
     "datetime",
     "random",
     "os",

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from keeper._version import __version__
-from keeper.cli import _config_cmd, _keys_cmd, _run_cmd
+from keeper.cli import _bench_cmd, _config_cmd, _keys_cmd, _run_cmd
 
 DEFAULT_CONFIG = "chain_config/local.toml"
 
@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", default=DEFAULT_CONFIG, help=f"deployment TOML (default {DEFAULT_CONFIG})"
     )
     listing.set_defaults(handler=_keys_cmd.list_keys)
+
+    bench = commands.add_parser("bench", help="run the benchmarks (ours vs the peer, same run)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    bench.add_argument("--iterations", type=int, default=5000, help="iterations per measured case")
+    bench.set_defaults(handler=_bench_cmd.bench)
 
     version = commands.add_parser("version", help="print the keeper version")
     version.set_defaults(handler=lambda _args: _print_version())
