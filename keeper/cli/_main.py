@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from keeper._version import __version__
-from keeper.cli import _bench_cmd, _config_cmd, _keys_cmd, _run_cmd
+from keeper.cli import _bench_cmd, _config_cmd, _hl_cmd, _keys_cmd, _run_cmd
 
 DEFAULT_CONFIG = "chain_config/local.toml"
 
@@ -42,6 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", default=DEFAULT_CONFIG, help=f"deployment TOML (default {DEFAULT_CONFIG})"
     )
     listing.set_defaults(handler=_keys_cmd.list_keys)
+
+    hl = commands.add_parser("hl", help="Hyperliquid-protocol tools")
+    hl_commands = hl.add_subparsers(dest="hl_command", required=True, metavar="SUBCOMMAND")
+    hl_sign = hl_commands.add_parser(
+        "sign",
+        help='sign JSON lines {"key","action","nonce","vaultAddress","expiresAfter","isMainnet"} from stdin',
+    )
+    hl_sign.set_defaults(handler=_hl_cmd.sign)
 
     bench = commands.add_parser("bench", help="run the benchmarks (ours vs the peer, same run)")
     bench.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
