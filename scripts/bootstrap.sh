@@ -76,8 +76,13 @@ if [ "\${1:-}" = "--version" ]; then
   echo "Version: \${v%%.Emscripten*}.Linux.g++"
   exit 0
 fi
-# solcjs may print warnings before the JSON document; forge wants the JSON alone.
-node "\$solcjs" --standard-json | sed -n '/^{/,\$p'
+# solcjs may print warnings before the JSON document; forge wants the JSON alone. Node's stdout is
+# asynchronous on a pipe and solcjs exits right after writing, which can cut output at 64-128 KiB:
+# a file is written synchronously, so go through one.
+out=\$(mktemp "\${TMPDIR:-/tmp}/solcjs.XXXXXX")
+trap 'rm -f "\$out"' EXIT
+node "\$solcjs" --standard-json > "\$out" || exit \$?
+sed -n '/^{/,\$p' "\$out"
 WRAP
   chmod +x "$wrapper"
 fi
