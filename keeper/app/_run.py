@@ -13,7 +13,8 @@ from pathlib import Path
 
 import aiohttp
 
-from keeper.chain import GasOracle, HeadWatcher, select_http_endpoint
+from keeper.app._deploy import deploy
+from keeper.chain import GasOracle, HeadWatcher, load_signer, select_http_endpoint
 from keeper.config import KeeperConfig, resolve_path
 from keeper.devchain import AnvilNode, AnvilOptions
 
@@ -56,6 +57,17 @@ async def run_keeper(config: KeeperConfig, config_dir: Path, stop: asyncio.Event
         async with aiohttp.ClientSession(timeout=timeout) as session:
             http_url = await select_http_endpoint(session, http_urls, config.chain.chain_id)
             log.info("connected to %s: chain id %d (%s)", http_url, config.chain.chain_id, config.chain.name)
+            if config.contracts.deploy:
+                name = config.keys.active
+                signer = load_signer(name, config.keys.accounts[name], config_dir)
+                deployment = await asyncio.to_thread(deploy, http_url, signer.account)
+                log.info(
+                    "deployed reference perp DEX: exchange %s, oracle %s, collateral %s, markets %s",
+                    deployment.exchange,
+                    deployment.oracle,
+                    deployment.collateral,
+                    ", ".join(f"{s}=#{i}" for s, i in deployment.markets.items()),
+                )
             watcher = HeadWatcher(
                 session,
                 http_url,

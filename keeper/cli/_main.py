@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from keeper._version import __version__
-from keeper.cli import _bench_cmd, _config_cmd, _hl_cmd, _keys_cmd, _run_cmd
+from keeper.cli import _bench_cmd, _config_cmd, _deploy_cmd, _hl_cmd, _keys_cmd, _run_cmd
 
 DEFAULT_CONFIG = "chain_config/local.toml"
 
@@ -28,6 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file")
     check.set_defaults(handler=_config_cmd.check)
+
+    deploy = commands.add_parser("deploy", help="deploy the reference perp DEX and write a deployments file")
+    deploy.add_argument(
+        "--config", default=DEFAULT_CONFIG, help=f"deployment TOML (default {DEFAULT_CONFIG})"
+    )
+    deploy.add_argument("--rpc-url", help="chain to deploy to (default: the config's first rpc_http)")
+    deploy.add_argument("--out", help="deployments file (default: deployments/<chain name>-<chain id>.json)")
+    deploy.set_defaults(handler=_deploy_cmd.run)
 
     keys = commands.add_parser("keys", help="create and list signing keys")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="SUBCOMMAND")

@@ -1,0 +1,1 @@
+"""Venue adapters: I/O around the sans-I/O codecs."""

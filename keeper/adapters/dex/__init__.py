@@ -1,0 +1,28 @@
+"""The on-chain reference perp DEX (contract venue): ABIs, units and deployment."""
+
+from keeper.adapters.dex._abi import exchange_abi, load_abi
+from keeper.adapters.dex._units import (
+    PRICE_SCALE,
+    SIZE_SCALE,
+    USD_SCALE,
+    WAD,
+    MarketSpec,
+    price_to_units,
+    size_to_units,
+    usd_to_units,
+    wad,
+)
+
+__all__ = [
+    "PRICE_SCALE",
+    "SIZE_SCALE",
+    "USD_SCALE",
+    "WAD",
+    "MarketSpec",
+    "exchange_abi",
+    "load_abi",
+    "price_to_units",
+    "size_to_units",
+    "usd_to_units",
+    "wad",
+]
