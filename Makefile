@@ -33,7 +33,7 @@ test-sol: build
 test-py: build
 	$(VENV)/bin/pytest
 
-test: build lint typecheck test-sol test-py
+test: build check-abis lint typecheck test-sol test-py
 
 run: build
 	$(PY) -m keeper run --config $(CONFIG)
