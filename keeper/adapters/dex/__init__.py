@@ -1,6 +1,7 @@
 """The on-chain reference perp DEX (contract venue): ABIs, units and deployment."""
 
 from keeper.adapters.dex._abi import exchange_abi, load_abi
+from keeper.adapters.dex._errors import DexRevert, decode_revert
 from keeper.adapters.dex._units import (
     PRICE_SCALE,
     SIZE_SCALE,
@@ -18,7 +19,9 @@ __all__ = [
     "SIZE_SCALE",
     "USD_SCALE",
     "WAD",
+    "DexRevert",
     "MarketSpec",
+    "decode_revert",
     "exchange_abi",
     "load_abi",
     "price_to_units",
