@@ -22,17 +22,18 @@ contract GasTest is Fixture {
         fund(bob, 1_000_000); // hedger / taker
         fund(carol, 1_000_000); // other makers
         fund(dave, 1_000_000); // liquidator / keeper
-        // both sides have a ladder already (steady state), and every account already holds a position
-        for (uint256 i = 1; i <= 5; ++i) {
-            postBid(alice, BTC, P - i * 10 * TICK, SZ);
-            postAsk(alice, BTC, P + i * 10 * TICK, SZ);
-        }
+        // every account already holds a position (trades away from the ladder, so STP touches nothing)
         postAsk(carol, BTC, P + 100 * TICK, SZ);
         ioc(bob, BTC, Side.Buy, P + 100 * TICK, SZ / 10);
         postBid(carol, BTC, P - 100 * TICK, SZ);
         ioc(dave, BTC, Side.Sell, P - 100 * TICK, SZ / 10);
         postBid(bob, BTC, P - 100 * TICK, SZ);
         ioc(alice, BTC, Side.Sell, P - 100 * TICK, SZ / 10);
+        // steady state: the market maker quotes a 5-level ladder on each side
+        for (uint256 i = 1; i <= 5; ++i) {
+            postBid(alice, BTC, P - i * 10 * TICK, SZ);
+            postAsk(alice, BTC, P + i * 10 * TICK, SZ);
+        }
     }
 
     function _log(string memory what, uint256 used) internal {
