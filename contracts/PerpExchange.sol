@@ -24,6 +24,12 @@ import "./exchange/PerpTypes.sol";
 ///        A fill that only reduces risk but lowers equity (at mark, incl. fees) must leave equity >= 0.
 ///      - Makers are re-checked at fill time; a maker failing its check is cancelled (reason Margin).
 ///      - Self-trade prevention cancels the resting order; expired orders never fill (removed lazily).
+///      Design references (/work/shared/docs/perp-dex-facts.md): per-tick FIFO + tick bitmap for best price
+///      (Clober/Kuru, section 4.1); atomic replace instead of cancel+place (Perpl, 4.1); post-only rejects,
+///      IOC, reduce-only semantics (Hyperliquid/dYdX, 4.3); maker rebates bounded by taker fees (4.3);
+///      margin on the oracle price and liquidation when equity < maintenance margin (dYdX v4, 2.3/2.7);
+///      lazy cumulative funding index (dYdX v4 / Synthetix, 1.2/1.5); premium/8 + interest, 4 %/h cap
+///      (dYdX v4 / Hyperliquid, 1.1/1.2); liquidation by position transfer (Drift, 2.6).
 contract PerpExchange is OrderBook {
     /// @notice PerpExchangeModule implementation (immutable)
     address public immutable module;

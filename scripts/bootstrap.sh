@@ -79,9 +79,12 @@ fi
 # solcjs may print warnings before the JSON document; forge wants the JSON alone. Node's stdout is
 # asynchronous on a pipe and solcjs exits right after writing, which can cut output at 64-128 KiB:
 # a file is written synchronously, so go through one.
-out=\$(mktemp "\${TMPDIR:-/tmp}/solcjs.XXXXXX")
-trap 'rm -f "\$out"' EXIT
-node "\$solcjs" --standard-json > "\$out" || exit \$?
+# Likewise stdin: node's readFileSync(0) on forge's pipe can fail with EAGAIN, so read from a file.
+in=\$(mktemp "\${TMPDIR:-/tmp}/solcjs-in.XXXXXX")
+out=\$(mktemp "\${TMPDIR:-/tmp}/solcjs-out.XXXXXX")
+trap 'rm -f "\$in" "\$out"' EXIT
+cat > "\$in"
+node "\$solcjs" --standard-json < "\$in" > "\$out" || exit \$?
 sed -n '/^{/,\$p' "\$out"
 WRAP
   chmod +x "$wrapper"

@@ -17,7 +17,7 @@ import "./PerpTypes.sol";
 ///        cash = collateral - openNotional - pendingFunding,  equity = cash + size * mark
 ///      and a fill at price p for n units moves exactly n*p of cash from buyer to seller; fees move cash
 ///      to the fee pool; funding rounds in favour of the protocol. Hence
-///        sum(equity) + _feePool + _insuranceFund == deposits - withdrawals + insuranceDeposits - feeWithdrawals
+///        sum(equity) + feePool + insuranceFund == deposits - withdrawals + insuranceDeposits - feeWithdrawals
 ///      up to funding rounding dust (which stays in the contract).
 abstract contract ExchangeBase is IPerpEvents, OwnedState, ReentrancyGuard {
     using FixedMath for uint256;

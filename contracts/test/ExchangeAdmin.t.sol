@@ -118,7 +118,7 @@ contract ExchangeAdminTest is Fixture {
         vm.prank(alice);
         ex.withdraw(499e6); // leaves 501 >= 499.99..
         vm.prank(alice);
-        vm.expectRevert(); // InsufficientMargin(equity, required)
+        vm.expectRevert(abi.encodeWithSelector(IPerpEvents.InsufficientMargin.selector, int256(499e6), 500e6));
         ex.withdraw(2e6);
     }
 

@@ -112,7 +112,7 @@ contract ExchangeLiquidationTest is Fixture {
         ex.liquidate(alice, 9, 1e8);
         vm.stopPrank();
         vm.prank(carol); // 100 USD cannot carry 1 BTC (IM 4,600)
-        vm.expectRevert();
+        vm.expectRevert(abi.encodeWithSelector(IPerpEvents.InsufficientMargin.selector, int256(560e6), 4_600e6));
         ex.liquidate(alice, BTC, 1e8);
     }
 

@@ -32,7 +32,8 @@ contract ExchangeMarginTest is Fixture {
     function test_takerNeedsInitialMargin() public {
         postAsk(alice, BTC, P, 1e8);
         vm.prank(dave);
-        vm.expectRevert(); // 0.2 BTC: IM 1,000 > equity 1,000 - 5 (fee)
+        // 0.2 BTC: IM 1,000 > equity 1,000 - 5 (fee)
+        vm.expectRevert(abi.encodeWithSelector(IPerpEvents.InsufficientMargin.selector, int256(995e6), 1_000e6));
         ex.placeIOC(BTC, Side.Buy, P, 0.2e8, false, 0);
         ioc(dave, BTC, Side.Buy, P, 0.19e8);
         assertEq(sizeOf(dave, BTC), 0.19e8, "filled");
@@ -48,7 +49,7 @@ contract ExchangeMarginTest is Fixture {
         assertFalse(v.liquidatable, "above MM");
         postBid(alice, BTC, 49_000e8, 1e8);
         vm.prank(dave); // adding risk fails
-        vm.expectRevert();
+        vm.expectRevert(abi.encodeWithSelector(IPerpEvents.InsufficientMargin.selector, int256(805_250_000), 980e6));
         ex.place(BTC, Side.Buy, 48_000e8, 0.01e8, true, false, 0, 0);
         ioc(dave, BTC, Side.Sell, 49_000e8, 0.1e8); // reducing works
         assertEq(sizeOf(dave, BTC), 0.09e8, "reduced");
@@ -58,7 +59,8 @@ contract ExchangeMarginTest is Fixture {
         postAsk(alice, ETH, 3_000e8, 10e8);
         ioc(dave, ETH, Side.Buy, 3_000e8, 2e8); // IM 300, equity 997
         vm.prank(dave);
-        vm.expectRevert(); // + BTC IM 750 > 997
+        // + BTC IM 750 > 997
+        vm.expectRevert(abi.encodeWithSelector(IPerpEvents.InsufficientMargin.selector, int256(997e6), 1_050e6));
         ex.place(BTC, Side.Buy, P - TICK, 0.15e8, true, false, 0, 0);
         setPrice(ETH, 3_100); // +200 uPnL, IM 310
         postBid(dave, BTC, P - TICK, 0.15e8);
@@ -85,7 +87,7 @@ contract ExchangeMarginTest is Fixture {
         ioc(dave, BTC, Side.Buy, P, 0.19e8);
         postBid(bob, BTC, 40_000e8, 1e8); // colluding far-off bid
         vm.prank(dave);
-        vm.expectRevert(); // Insolvent(equity < 0)
+        vm.expectRevert(abi.encodeWithSelector(IPerpEvents.Insolvent.selector, int256(-908_550_000)));
         ex.placeIOC(BTC, Side.Sell, 0, 0.19e8, false, 0);
         assertEq(sizeOf(dave, BTC), 0.19e8, "unchanged");
     }

@@ -445,7 +445,7 @@ contract ExchangeOrdersTest is Fixture {
         places[0].size = 0.3e8;
         cancels = new uint256[](0);
         vm.prank(dave);
-        vm.expectRevert();
+        vm.expectRevert(abi.encodeWithSelector(IPerpEvents.InsufficientMargin.selector, int256(1_000e6), 2_500e6));
         ex.batch(cancels, new ReplaceParams[](0), places);
     }
 
