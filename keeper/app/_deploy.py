@@ -77,7 +77,8 @@ class _Sender:
         self.nonce = int(w3.eth.get_transaction_count(account.address, "pending"))
 
     def send(self, step: str, tx: dict[str, Any]) -> dict[str, Any]:
-        base = self.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0
+        # The pending block carries the base fee the tx must meet (a dev chain may have it set by hand).
+        base = self.w3.eth.get_block("pending").get("baseFeePerGas", 0) or 0
         tip = 10**9
         tx = {
             **tx,

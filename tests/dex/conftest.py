@@ -34,7 +34,10 @@ class Dex:
         self.token: Contract = self.w3.eth.contract(address=deployment.collateral, abi=load_abi("USDToken"))
 
     def send(self, sender: str, fn: Any) -> Any:
-        tx_hash = fn.transact({"from": sender})
+        # Price against the pending block: an earlier test may have left anvil's next base fee raised.
+        base = int(self.w3.eth.get_block("pending")["baseFeePerGas"])
+        tip = 10**9
+        tx_hash = fn.transact({"from": sender, "maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip})
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
         assert receipt["status"] == 1, f"reverted: {fn.fn_name}"
         return receipt
