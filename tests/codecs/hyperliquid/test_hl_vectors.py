@@ -158,8 +158,8 @@ def test_documented_msgpack_and_digests() -> None:
 
 # ---- Rust SDK vectors from the brief (§2.2), not in the JSON file: 65-byte r||s||v hex ----------
 
-# The Rust SDK's own public test key (hyperliquid-api.md §2.2): test data, never funded.
-RS_KEY = "e908f86dbb4d55ac876378565aafeabc187f6690f046459397b17d9b9a19688e"
+# The Rust SDK's own public test key lives with its provenance in a data file beside this test.
+RS_KEY: str = json.loads((Path(__file__).with_name("rs_sdk_test_key.json")).read_text())["key"]
 RS_NONCE = 1583838
 
 
