@@ -1,0 +1,306 @@
+"""JSON-RPC over web3.py `AsyncWeb3` providers (HTTP and WebSocket) with ordered failover.
+
+Reads fail over down the endpoint list on transport errors. Sends never do: a raw transaction whose
+reply was lost may already be in a mempool, so `send_raw_transaction` makes exactly one attempt and
+reports a lost reply as `SendOutcomeUnknownError` for the transaction manager to resolve. web3.py's own
+retry layer is switched off for the same reason (it would replay requests behind our back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import aiohttp
+from web3 import AsyncHTTPProvider, AsyncWeb3, WebSocketProvider
+from web3.exceptions import ProviderConnectionError, TimeExhausted
+
+from keeper.chain._endpoints import ChainIdMismatchError, NoEndpointAvailableError
+
+log = logging.getLogger("keeper.chain.rpc")
+
+# Everything a provider raises when no usable reply came back (refused, reset, timed out, closed).
+_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    aiohttp.ClientError,
+    ProviderConnectionError,
+    TimeExhausted,
+)
+
+
+class JsonRpc(Protocol):
+    """What readers (heads, gas oracle, mempool, tx manager) need from an RPC connection."""
+
+    async def request(self, method: str, params: Sequence[object]) -> Any: ...
+
+
+class RpcError(RuntimeError):
+    """The node answered with a JSON-RPC error: it saw the request and refused it."""
+
+    def __init__(self, method: str, code: int, message: str, data: object = None) -> None:
+        super().__init__(f"{method}: {message} (code {code})")
+        self.method = method
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+class RpcTransportError(ConnectionError):
+    """No usable reply from any endpoint (all down, timed out, or replied with garbage)."""
+
+
+class SendOutcomeUnknownError(RuntimeError):
+    """A raw transaction went out but no reply came back: it may or may not be in the mempool."""
+
+
+_CONNECT_ERRORS: tuple[type[Exception], ...] = (RpcError, ValueError, *_TRANSPORT_ERRORS)
+
+
+class SendErrorKind(enum.Enum):
+    """Why a node refused a raw transaction; decides what the transaction manager does next."""
+
+    NONCE_TOO_LOW = "nonce_too_low"  # that nonce is already mined: resync the lane
+    NONCE_TOO_HIGH = "nonce_too_high"  # the node will not queue a gap
+    ALREADY_KNOWN = "already_known"  # the node has exactly this tx: it is pending
+    REPLACEMENT_UNDERPRICED = "replacement_underpriced"  # another tx holds the nonce with higher fees
+    FEE_TOO_LOW = "fee_too_low"  # max fee under the base fee or tip under the node's floor
+    FEE_CAP_EXCEEDED = "fee_cap_exceeded"  # the node's own tx fee cap
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    GAS_LIMIT = "gas_limit"  # intrinsic gas too low or above the block gas limit
+    OTHER = "other"
+
+
+# Substrings of geth, reth, erigon, nethermind and anvil messages; the first match wins.
+_SEND_ERROR_PATTERNS: tuple[tuple[str, SendErrorKind], ...] = (
+    ("nonce too low", SendErrorKind.NONCE_TOO_LOW),
+    ("nonce is too low", SendErrorKind.NONCE_TOO_LOW),
+    ("oldnonce", SendErrorKind.NONCE_TOO_LOW),
+    ("nonce too high", SendErrorKind.NONCE_TOO_HIGH),
+    ("nonce gap", SendErrorKind.NONCE_TOO_HIGH),
+    ("already known", SendErrorKind.ALREADY_KNOWN),
+    ("already imported", SendErrorKind.ALREADY_KNOWN),
+    ("known transaction", SendErrorKind.ALREADY_KNOWN),
+    ("replacement transaction underpriced", SendErrorKind.REPLACEMENT_UNDERPRICED),
+    ("replacement underpriced", SendErrorKind.REPLACEMENT_UNDERPRICED),
+    ("insufficient funds", SendErrorKind.INSUFFICIENT_FUNDS),
+    ("exceeds the configured cap", SendErrorKind.FEE_CAP_EXCEEDED),
+    ("fee cap less than block base fee", SendErrorKind.FEE_TOO_LOW),
+    ("max fee per gas less than block base fee", SendErrorKind.FEE_TOO_LOW),
+    ("underpriced", SendErrorKind.FEE_TOO_LOW),
+    ("intrinsic gas too low", SendErrorKind.GAS_LIMIT),
+    ("exceeds block gas limit", SendErrorKind.GAS_LIMIT),
+    ("gas limit reached", SendErrorKind.GAS_LIMIT),
+)
+
+
+def classify_send_error(message: str) -> SendErrorKind:
+    """Map a node's refusal message to what it means for the sender."""
+    lowered = message.lower()
+    for needle, kind in _SEND_ERROR_PATTERNS:
+        if needle in lowered:
+            return kind
+    return SendErrorKind.OTHER
+
+
+class SendRejectedError(RpcError):
+    """The node refused a raw transaction; `kind` says why."""
+
+    def __init__(self, code: int, message: str, data: object = None) -> None:
+        super().__init__("eth_sendRawTransaction", code, message, data)
+        self.kind = classify_send_error(message)
+
+
+def _provider_for(url: str, timeout_s: float) -> AsyncHTTPProvider | WebSocketProvider:
+    if url.startswith(("ws://", "wss://")):
+        return WebSocketProvider(url, request_timeout=timeout_s, max_connection_retries=1)
+    return AsyncHTTPProvider(url, request_kwargs={"timeout": timeout_s}, exception_retry_configuration=None)
+
+
+class RpcClient:
+    """Ordered endpoints on one chain. `connect()` checks every endpoint's chain id first.
+
+    The client sticks to the first healthy endpoint and moves down the list only when it stops
+    answering, then returns to the preferred one on the next `connect()`.
+    """
+
+    def __init__(self, urls: Sequence[str], chain_id: int, timeout_s: float = 10.0) -> None:
+        if not urls:
+            raise ValueError("RpcClient needs at least one endpoint")
+        self._urls = list(urls)
+        self._chain_id = chain_id
+        self._timeout_s = timeout_s
+        self._w3: dict[str, AsyncWeb3[Any]] = {}
+        self._healthy: list[str] = []
+        self._current = 0
+        self.failovers = 0
+
+    @property
+    def url(self) -> str:
+        """The endpoint requests go to now."""
+        if not self._healthy:
+            raise NoEndpointAvailableError("RpcClient is not connected")
+        return self._healthy[self._current % len(self._healthy)]
+
+    @property
+    def chain_id(self) -> int:
+        return self._chain_id
+
+    async def connect(self) -> None:
+        """Open every endpoint and check its chain id.
+
+        Raises:
+            ChainIdMismatchError: an endpoint serves another chain (stop: the config is wrong).
+            NoEndpointAvailableError: none answered.
+        """
+        failures: list[str] = []
+        healthy: list[str] = []
+        for url in self._urls:
+            try:
+                w3 = self._w3.get(url) or await self._open(url)
+                reply = await asyncio.wait_for(w3.provider.make_request("eth_chainId", []), self._timeout_s)
+                seen = int(str(self._result("eth_chainId", reply)), 16)
+            except _CONNECT_ERRORS as exc:
+                failures.append(f"{url}: {exc!r}")
+                log.warning("rpc endpoint %s unavailable: %r", url, exc)
+                continue
+            if seen != self._chain_id:
+                raise ChainIdMismatchError(f"{url} serves chain id {seen}, config says {self._chain_id}")
+            healthy.append(url)
+        if not healthy:
+            raise NoEndpointAvailableError("; ".join(failures))
+        self._healthy = healthy
+        self._current = 0
+
+    async def _open(self, url: str) -> AsyncWeb3[Any]:
+        provider = _provider_for(url, self._timeout_s)
+        w3: AsyncWeb3[Any]
+        if isinstance(provider, WebSocketProvider):
+            w3 = await AsyncWeb3(provider)  # persistent connection: connect now
+        else:
+            # web3.py's own sessions use force_close=True: a new TCP connection per request (~3x the
+            # latency on loopback). Hand it a keep-alive session instead.
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=32, keepalive_timeout=30),
+                timeout=aiohttp.ClientTimeout(total=self._timeout_s),
+            )
+            await provider.cache_async_session(session)
+            w3 = AsyncWeb3(provider)
+        self._w3[url] = w3
+        return w3
+
+    async def close(self) -> None:
+        for w3 in self._w3.values():
+            provider = w3.provider
+            if isinstance(provider, (WebSocketProvider, AsyncHTTPProvider)):
+                await provider.disconnect()
+        self._w3.clear()
+        self._healthy = []
+
+    async def __aenter__(self) -> RpcClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @staticmethod
+    def _result(method: str, reply: Any) -> Any:
+        if not isinstance(reply, dict):
+            raise RpcTransportError(f"{method}: malformed reply {reply!r:.200}")
+        error = reply.get("error")
+        if error is not None:
+            if isinstance(error, dict):
+                raise RpcError(
+                    method, int(error.get("code", 0)), str(error.get("message")), error.get("data")
+                )
+            raise RpcError(method, 0, str(error))
+        return reply.get("result")
+
+    async def request(self, method: str, params: Sequence[object]) -> Any:
+        """A read-only call; fails over down the healthy endpoints on transport errors."""
+        attempts = max(1, len(self._healthy))
+        last: BaseException | None = None
+        for _ in range(attempts):
+            url = self.url
+            try:
+                reply = await asyncio.wait_for(
+                    self._w3[url].provider.make_request(method, list(params)),
+                    self._timeout_s,
+                )
+            except _TRANSPORT_ERRORS as exc:
+                last = exc
+                self._current += 1
+                self.failovers += 1
+                log.warning("%s failed on %s (%r); failing over", method, url, exc)
+                continue
+            return self._result(method, reply)
+        raise RpcTransportError(f"{method}: no endpoint answered: {last!r}")
+
+    async def send_raw_transaction(self, raw: bytes) -> str:
+        """Broadcast one signed transaction, once, to the current endpoint.
+
+        Raises:
+            SendRejectedError: the node refused it (see `.kind`).
+            SendOutcomeUnknownError: no reply; the tx may be pending. Never retried here.
+        """
+        url = self.url
+        method = "eth_sendRawTransaction"
+        try:
+            reply = await asyncio.wait_for(
+                self._w3[url].provider.make_request(method, ["0x" + raw.hex()]),
+                self._timeout_s,
+            )
+        except _TRANSPORT_ERRORS as exc:
+            # The next read fails over; this send's fate is for the caller to find out.
+            self._current += 1
+            self.failovers += 1
+            raise SendOutcomeUnknownError(f"{method} to {url}: {exc!r}") from exc
+        try:
+            return str(self._result(method, reply))
+        except RpcError as exc:
+            raise SendRejectedError(exc.code, exc.message, exc.data) from None
+        except RpcTransportError as exc:
+            raise SendOutcomeUnknownError(str(exc)) from exc
+
+    async def send_raw_transactions(self, raws: Sequence[bytes]) -> list[str | SendRejectedError]:
+        """Broadcast several signed transactions in one JSON-RPC batch, in order, once.
+
+        Returns a hash or a refusal per transaction, in input order.
+
+        Raises:
+            SendOutcomeUnknownError: no usable reply; any of them may be pending.
+        """
+        if len(raws) == 1:
+            try:
+                return [await self.send_raw_transaction(raws[0])]
+            except SendRejectedError as exc:
+                return [exc]
+        url = self.url
+        method = "eth_sendRawTransaction"
+        batch = [(method, ["0x" + raw.hex()]) for raw in raws]
+        try:
+            replies = await asyncio.wait_for(
+                self._w3[url].provider.make_batch_request(batch),
+                self._timeout_s,
+            )
+        except _TRANSPORT_ERRORS as exc:
+            self._current += 1
+            self.failovers += 1
+            raise SendOutcomeUnknownError(f"batch of {len(raws)} sends to {url}: {exc!r}") from exc
+        if not isinstance(replies, list) or len(replies) != len(raws):
+            raise SendOutcomeUnknownError(
+                f"batch of {len(raws)} sends to {url}: malformed reply {replies!r:.200}"
+            )
+        results: list[str | SendRejectedError] = []
+        for reply in replies:
+            try:
+                results.append(str(self._result(method, reply)))
+            except RpcError as exc:
+                results.append(SendRejectedError(exc.code, exc.message, exc.data))
+            except RpcTransportError as exc:
+                raise SendOutcomeUnknownError(str(exc)) from exc
+        return results
