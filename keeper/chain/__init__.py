@@ -1,4 +1,4 @@
-"""Chain I/O: endpoints, block heads (and, as they land, gas oracle, mempool and transactions)."""
+"""Chain I/O: RPC endpoints, heads, gas oracle, mempool, keys, nonce lanes and the transaction manager."""
 
 from keeper.chain._endpoints import (
     ChainIdMismatchError,
@@ -6,6 +6,7 @@ from keeper.chain._endpoints import (
     json_rpc,
     select_http_endpoint,
 )
+from keeper.chain._fillers import GasEstimateError, MissingFieldsError, TxRequest
 from keeper.chain._gas_oracle import GasOracle, decode_fee_history
 from keeper.chain._heads import HeadWatcher
 from keeper.chain._heads_codec import (
@@ -15,17 +16,48 @@ from keeper.chain._heads_codec import (
     decode_head_push,
 )
 from keeper.chain._keys import KeyLoadError, Signer, anvil_account, load_signer, new_keystore
+from keeper.chain._nonce import LaneState, NonceLane
+from keeper.chain._rpc import (
+    JsonRpc,
+    RpcClient,
+    RpcError,
+    RpcTransportError,
+    SendErrorKind,
+    SendOutcomeUnknownError,
+    SendRejectedError,
+    classify_send_error,
+)
+from keeper.chain._tx_manager import TxManager
+from keeper.chain._tx_state import Attempt, Receipt, TxHandle, TxStatus
 
 __all__ = [
+    "Attempt",
     "BlockHeader",
     "ChainIdMismatchError",
+    "GasEstimateError",
     "GasOracle",
     "HeadWatcher",
+    "JsonRpc",
     "KeyLoadError",
+    "LaneState",
     "MalformedMessageError",
+    "MissingFieldsError",
     "NoEndpointAvailableError",
+    "NonceLane",
+    "Receipt",
+    "RpcClient",
+    "RpcError",
+    "RpcTransportError",
+    "SendErrorKind",
+    "SendOutcomeUnknownError",
+    "SendRejectedError",
     "Signer",
+    "TxHandle",
+    "TxManager",
+    "TxRequest",
+    "TxStatus",
     "anvil_account",
+    "classify_send_error",
     "decode_block_result",
     "decode_fee_history",
     "decode_head_push",

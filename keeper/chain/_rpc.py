@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import aiohttp
 from web3 import AsyncHTTPProvider, AsyncWeb3, WebSocketProvider
-from web3.exceptions import ProviderConnectionError, TimeExhausted
+from web3.exceptions import ProviderConnectionError, TimeExhausted, Web3RPCError
 
 from keeper.chain._endpoints import ChainIdMismatchError, NoEndpointAvailableError
 
@@ -116,7 +116,11 @@ class SendRejectedError(RpcError):
 
 def _provider_for(url: str, timeout_s: float) -> AsyncHTTPProvider | WebSocketProvider:
     if url.startswith(("ws://", "wss://")):
-        return WebSocketProvider(url, request_timeout=timeout_s, max_connection_retries=1)
+        # Silenced: web3.py's listener otherwise re-raises node errors it already handed back to the
+        # caller ("stray" errors), which kills the connection on the next read or on disconnect.
+        return WebSocketProvider(
+            url, request_timeout=timeout_s, max_connection_retries=1, silence_listener_task_exceptions=True
+        )
     return AsyncHTTPProvider(url, request_kwargs={"timeout": timeout_s}, exception_retry_configuration=None)
 
 
@@ -161,16 +165,18 @@ class RpcClient:
         for url in self._urls:
             try:
                 w3 = self._w3.get(url) or await self._open(url)
-                reply = await asyncio.wait_for(w3.provider.make_request("eth_chainId", []), self._timeout_s)
+                reply = await self._call(w3, "eth_chainId", [])
                 seen = int(str(self._result("eth_chainId", reply)), 16)
             except _CONNECT_ERRORS as exc:
                 failures.append(f"{url}: {exc!r}")
                 log.warning("rpc endpoint %s unavailable: %r", url, exc)
                 continue
             if seen != self._chain_id:
+                await self.close()
                 raise ChainIdMismatchError(f"{url} serves chain id {seen}, config says {self._chain_id}")
             healthy.append(url)
         if not healthy:
+            await self.close()
             raise NoEndpointAvailableError("; ".join(failures))
         self._healthy = healthy
         self._current = 0
@@ -207,6 +213,13 @@ class RpcClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    async def _call(self, w3: AsyncWeb3[Any], method: str, params: list[object]) -> Any:
+        try:
+            return await asyncio.wait_for(w3.provider.make_request(method, params), self._timeout_s)
+        except Web3RPCError as exc:
+            # The persistent (WS) provider raises node errors instead of returning them; undo that.
+            return exc.rpc_response or {"error": {"code": 0, "message": str(exc)}}
+
     @staticmethod
     def _result(method: str, reply: Any) -> Any:
         if not isinstance(reply, dict):
@@ -227,10 +240,7 @@ class RpcClient:
         for _ in range(attempts):
             url = self.url
             try:
-                reply = await asyncio.wait_for(
-                    self._w3[url].provider.make_request(method, list(params)),
-                    self._timeout_s,
-                )
+                reply = await self._call(self._w3[url], method, list(params))
             except _TRANSPORT_ERRORS as exc:
                 last = exc
                 self._current += 1
@@ -250,10 +260,7 @@ class RpcClient:
         url = self.url
         method = "eth_sendRawTransaction"
         try:
-            reply = await asyncio.wait_for(
-                self._w3[url].provider.make_request(method, ["0x" + raw.hex()]),
-                self._timeout_s,
-            )
+            reply = await self._call(self._w3[url], method, ["0x" + raw.hex()])
         except _TRANSPORT_ERRORS as exc:
             # The next read fails over; this send's fate is for the caller to find out.
             self._current += 1

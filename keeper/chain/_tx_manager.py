@@ -247,7 +247,9 @@ class TxManager:
             # A replacement or re-broadcast was refused; the earlier attempt still stands (or was mined).
             log.info("%r: replacement refused (%s)", handle, error.message)
             if handle.status is TxStatus.SENT:
-                handle.move(TxStatus.PENDING)
+                # Under the base fee the node holds nothing for this nonce; otherwise the earlier
+                # attempt still stands (or was mined, which the next block scan will show).
+                handle.move(TxStatus.DROPPED if kind is SendErrorKind.FEE_TOO_LOW else TxStatus.PENDING)
             return
         if kind in (SendErrorKind.NONCE_TOO_LOW, SendErrorKind.REPLACEMENT_UNDERPRICED):
             # Someone else (another process on this key) holds the nonce: move past it and re-send.

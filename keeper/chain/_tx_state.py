@@ -5,6 +5,7 @@
     pending -> dropped (fell out of the pool) -> pending (re-broadcast)
     pending -> replaced (our cancel or another sender took the nonce)
     mined -> pending (its block left the canonical chain)
+    sent -> dropped (a re-send the node refused while the pool holds nothing for the nonce)
     built/sent -> rejected (refused for good before reaching any mempool; the nonce went back)
 
 A handle holds every signed attempt (replace-by-fee keeps the nonce and changes the hash); the
@@ -43,7 +44,14 @@ TERMINAL = frozenset({TxStatus.CONFIRMED, TxStatus.REPLACED, TxStatus.REJECTED})
 _ALLOWED: dict[TxStatus, frozenset[TxStatus]] = {
     TxStatus.BUILT: frozenset({TxStatus.SENT, TxStatus.REJECTED}),
     TxStatus.SENT: frozenset(
-        {TxStatus.PENDING, TxStatus.UNKNOWN, TxStatus.REJECTED, TxStatus.MINED, TxStatus.REPLACED}
+        {
+            TxStatus.PENDING,
+            TxStatus.UNKNOWN,
+            TxStatus.REJECTED,
+            TxStatus.MINED,
+            TxStatus.REPLACED,
+            TxStatus.DROPPED,
+        }
     ),
     TxStatus.UNKNOWN: frozenset(
         {TxStatus.PENDING, TxStatus.MINED, TxStatus.REPLACED, TxStatus.DROPPED, TxStatus.UNKNOWN}
