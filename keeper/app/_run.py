@@ -1,7 +1,9 @@
 """`keeper run`: bring the chain up (or connect to it), follow it, and shut down cleanly on a signal.
 
-Today this launches the configured local anvil when asked to, checks the chain id of the endpoint it
-talks to, and logs each new block. Later layers (venues, quoting, keeper duties) hang off this loop.
+Launches the configured local anvil when asked to, checks the chain id of every endpoint, deploys or
+finds the DEX, and runs the chain layer: heads and the gas oracle, the mempool watcher (DEX and oracle
+calls decoded), the transaction manager with the active key, and config hot reload (file watch and
+SIGHUP: gas policy and key rotation). Venues, quoting and keeper duties hang off this loop.
 """
 
 from __future__ import annotations
@@ -9,13 +11,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 
-from keeper.app._deploy import deploy
-from keeper.chain import GasOracle, HeadWatcher, load_signer, select_http_endpoint
-from keeper.config import KeeperConfig, resolve_path
+from keeper.adapters.dex import DexPendingDecoder, PendingOracleUpdate
+from keeper.app._deploy import Deployment, deploy, load_deployment
+from keeper.app._reload import ConfigReloader, Prepare
+from keeper.chain import (
+    GasOracle,
+    HeadWatcher,
+    KeyLoadError,
+    MempoolWatcher,
+    PendingEvent,
+    RpcClient,
+    Signer,
+    TxManager,
+    fee_policy,
+    load_signer,
+    select_http_endpoint,
+)
+from keeper.config import ConfigError, KeeperConfig, resolve_path
 from keeper.devchain import AnvilNode, AnvilOptions
 
 log = logging.getLogger("keeper.run")
@@ -42,8 +59,18 @@ def devnet_options(config: KeeperConfig, base_dir: Path) -> AnvilOptions:
     )
 
 
-async def run_keeper(config: KeeperConfig, config_dir: Path, stop: asyncio.Event) -> int:
-    """Run until `stop` is set; paths in `config` are relative to `config_dir`. Returns the exit code."""
+async def run_keeper(
+    config: KeeperConfig,
+    config_path: Path,
+    stop: asyncio.Event,
+    reload_request: asyncio.Event | None = None,
+) -> int:
+    """Run until `stop` is set; paths in `config` are relative to `config_path`'s directory.
+
+    Setting `reload_request` (SIGHUP) re-reads the config at once; edits are also noticed by polling.
+    Returns the exit code.
+    """
+    config_dir = config_path.parent
     node: AnvilNode | None = None
     try:
         if config.devnet.launch:
@@ -54,48 +81,137 @@ async def run_keeper(config: KeeperConfig, config_dir: Path, stop: asyncio.Event
         else:
             http_urls, ws_urls = list(config.chain.rpc_http), list(config.chain.rpc_ws)
         timeout = aiohttp.ClientTimeout(total=10)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            RpcClient([*http_urls, *ws_urls], config.chain.chain_id) as rpc,
+        ):
             http_url = await select_http_endpoint(session, http_urls, config.chain.chain_id)
             log.info("connected to %s: chain id %d (%s)", http_url, config.chain.chain_id, config.chain.name)
-            if config.contracts.deploy:
-                name = config.keys.active
-                signer = load_signer(name, config.keys.accounts[name], config_dir)
-                deployment = await asyncio.to_thread(deploy, http_url, signer.account)
-                log.info(
-                    "deployed reference perp DEX: exchange %s, oracle %s, collateral %s, markets %s",
-                    deployment.exchange,
-                    deployment.oracle,
-                    deployment.collateral,
-                    ", ".join(f"{s}=#{i}" for s, i in deployment.markets.items()),
-                )
-            watcher = HeadWatcher(
-                session,
-                http_url,
-                ws_urls[0] if ws_urls else None,
-                poll_interval_s=max(0.2, config.chain.block_time_s / 2),
-            )
+            signer = load_signer(config.keys.active, config.keys.accounts[config.keys.active], config_dir)
+            deployment = await _contracts(config, config_dir, http_url, signer)
             oracle = GasOracle(
                 session,
                 http_url,
                 config.gas_policy.priority_percentile,
                 window_blocks=config.gas_policy.fee_history_blocks,
             )
-            follow = asyncio.create_task(_follow_heads(watcher, oracle), name="follow-heads")
+            manager = TxManager(
+                rpc, config.chain.chain_id, fee_policy(config.gas_policy), gas_state=lambda: oracle.latest
+            )
+            manager.set_active_signer(signer)
+            mempool = MempoolWatcher(session, http_url, ws_urls[0] if ws_urls else None)
+            mempool.track_own(config_addresses(config, config_dir))
+            if deployment is not None:
+                DexPendingDecoder(deployment.exchange, deployment.oracle).attach(mempool)
+            mempool.subscribe(_log_pending)
+            reloader = ConfigReloader(config_path, config, _reload_preparer(manager, oracle, config_dir))
+            watcher = HeadWatcher(
+                session,
+                http_url,
+                ws_urls[0] if ws_urls else None,
+                poll_interval_s=max(0.2, config.chain.block_time_s / 2),
+            )
+            manager.start()
+            tasks = {
+                asyncio.create_task(_follow_heads(watcher, oracle), name="follow-heads"),
+                asyncio.create_task(mempool.run(), name="mempool"),
+                asyncio.create_task(reloader.run(), name="config-reload"),
+                asyncio.create_task(_forward(reload_request, reloader.request), name="sighup"),
+            }
             stopped = asyncio.create_task(stop.wait(), name="stop-signal")
-            await asyncio.wait({follow, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            failure = follow.exception() if follow.done() and not follow.cancelled() else None
-            for task in (follow, stopped):
+            await asyncio.wait({*tasks, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            failures = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception()]
+            for task in (*tasks, stopped):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if failure is not None:
-                raise failure
+            await manager.stop()
+            if failures:
+                raise failures[0]  # type: ignore[misc]
         log.info("stopping")
         return 0
+    except Exception as exc:
+        if stop.is_set():  # a signal during start-up (e.g. mid-deploy): not a failure
+            log.info("stopped during start-up (%r)", exc)
+            return 0
+        raise
     finally:
         if node is not None:
             code = await asyncio.to_thread(node.stop)
             log.info("anvil stopped (exit %s)", code)
+
+
+async def _contracts(
+    config: KeeperConfig, config_dir: Path, http_url: str, signer: Signer
+) -> Deployment | None:
+    if config.contracts.deploy:
+        deployment = await asyncio.to_thread(deploy, http_url, signer.account)
+        log.info(
+            "deployed reference perp DEX: exchange %s, oracle %s, collateral %s, markets %s",
+            deployment.exchange,
+            deployment.oracle,
+            deployment.collateral,
+            ", ".join(f"{s}=#{i}" for s, i in deployment.markets.items()),
+        )
+        return deployment
+    if config.contracts.deployments_file is not None:
+        return load_deployment(resolve_path(config_dir, config.contracts.deployments_file))
+    return None
+
+
+def config_addresses(config: KeeperConfig, config_dir: Path) -> list[str]:
+    """Addresses of every configured key (our own pending txs are flagged in the mempool)."""
+    addresses = []
+    for name, source in config.keys.accounts.items():
+        try:
+            addresses.append(load_signer(name, source, config_dir).address)
+        except KeyLoadError as exc:
+            log.warning("not tracking key %r in the mempool: %s", name, exc)
+    return addresses
+
+
+def _reload_preparer(manager: TxManager, oracle: GasOracle, config_dir: Path) -> Prepare:
+    def prepare(old: KeeperConfig, new: KeeperConfig) -> Callable[[], None]:
+        signer: Signer | None = None
+        rotated = new.keys.active != old.keys.active or (
+            new.keys.accounts.get(new.keys.active) != old.keys.accounts.get(new.keys.active)
+        )
+        if rotated:
+            try:
+                signer = load_signer(new.keys.active, new.keys.accounts[new.keys.active], config_dir)
+            except KeyLoadError as exc:
+                raise ConfigError("(reload)", f"keys.accounts.{new.keys.active}", str(exc)) from None
+        policy = fee_policy(new.gas_policy) if new.gas_policy != old.gas_policy else None
+
+        def apply() -> None:
+            if policy is not None:
+                manager.set_policy(policy)
+                oracle.set_priority_percentile(new.gas_policy.priority_percentile)
+            if signer is not None:
+                manager.set_active_signer(signer)
+
+        return apply
+
+    return prepare
+
+
+async def _forward(event: asyncio.Event | None, action: Callable[[], None]) -> None:
+    if event is None:
+        await asyncio.Event().wait()  # never: no SIGHUP source
+        return
+    while True:
+        await event.wait()
+        event.clear()
+        action()
+
+
+def _log_pending(event: PendingEvent) -> None:
+    if isinstance(event, PendingOracleUpdate):
+        log.info(
+            "pending oracle update: feed %d -> %s (tx %s…)", event.feed_id, event.price, event.tx_hash[:12]
+        )
+    else:
+        log.debug("pending %s", event)
 
 
 async def _follow_heads(watcher: HeadWatcher, oracle: GasOracle) -> None:

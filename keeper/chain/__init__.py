@@ -16,7 +16,10 @@ from keeper.chain._heads_codec import (
     decode_head_push,
 )
 from keeper.chain._keys import KeyLoadError, Signer, anvil_account, load_signer, new_keystore
+from keeper.chain._mempool import MempoolWatcher
 from keeper.chain._nonce import LaneState, NonceLane
+from keeper.chain._pending_codec import PendingEvent, PendingTx, PendingTxEvent, PendingTxGone
+from keeper.chain._policy import fee_policy
 from keeper.chain._rpc import (
     JsonRpc,
     RpcClient,
@@ -41,9 +44,14 @@ __all__ = [
     "KeyLoadError",
     "LaneState",
     "MalformedMessageError",
+    "MempoolWatcher",
     "MissingFieldsError",
     "NoEndpointAvailableError",
     "NonceLane",
+    "PendingEvent",
+    "PendingTx",
+    "PendingTxEvent",
+    "PendingTxGone",
     "Receipt",
     "RpcClient",
     "RpcError",
@@ -61,6 +69,7 @@ __all__ = [
     "decode_block_result",
     "decode_fee_history",
     "decode_head_push",
+    "fee_policy",
     "json_rpc",
     "load_signer",
     "new_keystore",

@@ -23,16 +23,18 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID_CONFIG
-    return asyncio.run(_main(config, config_dir=Path(args.config).absolute().parent))
+    return asyncio.run(_main(config, config_path=Path(args.config).absolute()))
 
 
-async def _main(config: KeeperConfig, config_dir: Path) -> int:
+async def _main(config: KeeperConfig, config_path: Path) -> int:
     stop = asyncio.Event()
+    reload_request = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _on_signal, sig, stop)
+    loop.add_signal_handler(signal.SIGHUP, reload_request.set)  # re-read the config now
     try:
-        return await run_keeper(config, config_dir, stop)
+        return await run_keeper(config, config_path, stop, reload_request)
     except Exception:
         log.exception("keeper failed")
         return 1

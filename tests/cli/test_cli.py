@@ -84,3 +84,54 @@ def test_run_local_logs_blocks_and_stops_cleanly(tmp_path: Path, sig: signal.Sig
             proc.wait()
     assert pid_gone(anvil_pid), "anvil outlived the keeper"
     assert "anvil stopped" in log_path.read_text()
+
+
+def wait_for_log(proc: subprocess.Popen[bytes], log_path: Path, pattern: str, timeout_s: float = 30) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = log_path.read_text()
+        if re.search(pattern, text):
+            return text
+        assert proc.poll() is None, text
+        time.sleep(0.05)
+    raise AssertionError(f"{pattern!r} not logged in {timeout_s}s:\n{log_path.read_text()}")
+
+
+@pytest.mark.chain
+@pytest.mark.slow
+def test_run_reloads_gas_policy_and_rotates_keys_without_restart(tmp_path: Path) -> None:
+    original = (
+        (REPO / "chain_config" / "local.toml").read_text().replace("block_time_s = 1.0", "block_time_s = 0.2")
+    )
+    path = tmp_path / "local.toml"
+    path.write_text(original)
+    log_path = tmp_path / "keeper.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(keeper("run", "--config", str(path)), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_log(proc, log_path, r"block \d+ ")
+        # An edit of the file is applied within a second, without a signal.
+        edited = original.replace("max_fee_gwei = 200.0", "max_fee_gwei = 300.0")
+        started = time.monotonic()
+        path.write_text(edited)
+        wait_for_log(proc, log_path, r"gas policy applied: cap 300000000000 wei", timeout_s=5)
+        assert time.monotonic() - started < 1.5
+        # A bad edit is refused in one line that names the field; the running policy stays.
+        path.write_text(edited.replace("bump_pct = 12.5", "bump_pct = 5.0"))
+        text = wait_for_log(proc, log_path, r"config reload rejected")
+        [line] = [ln for ln in text.splitlines() if "config reload rejected" in ln]
+        assert "gas_policy.bump_pct" in line
+        assert "cap 300000000000" in text and "bump 500" not in text
+        # Rotation: the config names another key; SIGHUP makes it immediate.
+        path.write_text(edited.replace('active = "operator"', 'active = "keeper"'))
+        proc.send_signal(signal.SIGHUP)
+        wait_for_log(proc, log_path, r"key rotation: Signer\(name='keeper'.*active; Signer\(name='operator'")
+        wait_for_log(proc, log_path, r"key rotation: Signer\(name='operator'.*drained and retired")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0, log_path.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = log_path.read_text()
+    assert "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"[2:] not in text  # dev key #1
