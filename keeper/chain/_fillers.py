@@ -8,6 +8,7 @@ transaction that cannot even be estimated never consumes a nonce (pymaker's rule
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -124,7 +125,10 @@ class GasLimitFiller:
 
 
 class FeeFiller:
-    """EIP-1559 fees from the gas oracle's latest state under the current policy (no RPC when warm)."""
+    """EIP-1559 fees from the gas oracle's latest state under the current policy (no RPC when warm).
+
+    Before the first state exists, concurrent fills share one fetch instead of one each.
+    """
 
     field = "max_fee_per_gas"
     needs: tuple[str, ...] = ()
@@ -132,11 +136,14 @@ class FeeFiller:
     def __init__(self, gas_state: Callable[[], GasState | None], policy: Callable[[], FeePolicy]) -> None:
         self._gas_state = gas_state
         self._policy = policy
+        self._fetch: asyncio.Task[GasState] | None = None
 
     async def prepare(self, rpc: JsonRpc, tx: TxRequest) -> Fees:
         state = self._gas_state()
         if state is None:
-            state = await fetch_gas_state(rpc)
+            if self._fetch is None or (self._fetch.done() and self._fetch.exception() is not None):
+                self._fetch = asyncio.ensure_future(fetch_gas_state(rpc))
+            state = await asyncio.shield(self._fetch)
         return initial_fees(state, self._policy(), tx.urgency)
 
     def fill(self, tx: TxRequest, value: Fees) -> None:
@@ -146,22 +153,36 @@ class FeeFiller:
 
 
 class NonceFiller:
-    """The lane's next nonce; local, so concurrent sends get consecutive nonces without RPC."""
+    """The lane's next nonce; local, so concurrent sends get consecutive nonces without RPC.
+
+    The first sync of a lane is shared by every fill waiting on it (one RPC, not one per send).
+    """
 
     field = "nonce"
     needs: tuple[str, ...] = ("chain_id", "gas", "max_fee_per_gas")
 
     def __init__(self, lane: Callable[[str], NonceLane]) -> None:
         self._lane = lane
+        self._syncing: dict[str, asyncio.Task[int]] = {}
 
     async def prepare(self, rpc: JsonRpc, tx: TxRequest) -> NonceLane:
         lane = self._lane(tx.sender)
         if not lane.synced:
-            lane.sync(int(await rpc.request("eth_getTransactionCount", [tx.sender, "pending"]), 16))
+            task = self._syncing.get(tx.sender)
+            if task is None or (task.done() and task.exception() is not None):
+                task = asyncio.ensure_future(_pending_count(rpc, tx.sender))
+                self._syncing[tx.sender] = task
+            count = await asyncio.shield(task)
+            if not lane.synced:
+                lane.sync(count)
         return lane
 
     def fill(self, tx: TxRequest, value: NonceLane) -> None:
         tx.nonce = value.allocate()  # synchronous: no await between read and increment
+
+
+async def _pending_count(rpc: JsonRpc, address: str) -> int:
+    return int(await rpc.request("eth_getTransactionCount", [address, "pending"]), 16)
 
 
 async def fill_transaction(fillers: Sequence[Filler], rpc: JsonRpc, tx: TxRequest) -> TxRequest:

@@ -91,6 +91,7 @@ class TxManager:
         self._ids = itertools.count(1)
         self._canonical = CanonicalChain()
         self.processed_block: int | None = None
+        self.own_gas_state: GasState | None = None  # from the heads the loop polls (no oracle needed)
         self._loop_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.reorgs = 0
@@ -294,7 +295,8 @@ class TxManager:
 
     # ---------------------------------------------------------------- the loop
     def _current_gas_state(self) -> GasState | None:
-        return self._gas_state()
+        # The oracle's view when there is one; else what this manager saw at its last head.
+        return self._gas_state() or self.own_gas_state
 
     def _nonce_lane(self, address: str) -> NonceLane:
         return self._lanes[address.lower()].nonces
@@ -342,7 +344,7 @@ class TxManager:
         return self._mined
 
     def gas_state_now(self) -> GasState | None:
-        return self._gas_state()
+        return self._current_gas_state()
 
     def fresh_fees(self, urgency: TxUrgency, state: GasState) -> Fees:
         return initial_fees(state, self._policy, urgency)

@@ -13,6 +13,7 @@ from keeper.chain._nonce import LaneState
 from keeper.chain._rpc import RpcError
 from keeper.chain._tx_state import Receipt, TxHandle, TxStatus
 from keeper.core.fees import SELF_SEND_GAS, TxUrgency
+from keeper.core.gas import GasState, next_base_fee
 
 if TYPE_CHECKING:
     from keeper.chain._tx_lanes import Lane
@@ -28,6 +29,9 @@ class _Block(msgspec.Struct):
     hash: str
     parentHash: str  # noqa: N815 - JSON-RPC field name
     transactions: list[str] = []
+    baseFeePerGas: str = "0x0"  # noqa: N815
+    gasUsed: str = "0x0"  # noqa: N815
+    gasLimit: str = "0x0"  # noqa: N815
 
 
 class _WireReceipt(msgspec.Struct):
@@ -71,6 +75,8 @@ async def follow_blocks(m: TxManager) -> None:
     if latest is None:
         return
     top = int(latest.number, 16)
+    if m.own_gas_state is None or m.own_gas_state.block_number != top:
+        await _refresh_gas_state(m, top, latest)
     if m.processed_block is None:
         m.processed_block = top - 1
     # Does the node still agree with what we recorded at our last processed height?
@@ -101,6 +107,26 @@ async def follow_blocks(m: TxManager) -> None:
             m.unsettle(handle)
         else:
             m.confirm(handle)
+
+
+async def _refresh_gas_state(m: TxManager, number: int, block: _Block) -> None:
+    """A plain gas state from the head itself, for managers that run without a gas oracle."""
+    base_fee = int(block.baseFeePerGas, 16)
+    try:
+        tip = int(await m.rpc.request("eth_maxPriorityFeePerGas", []), 16)
+    except RpcError:
+        tip = m.own_gas_state.priority_fee if m.own_gas_state else 10**9
+    nxt = next_base_fee(base_fee, int(block.gasUsed, 16), int(block.gasLimit, 16))
+    m.own_gas_state = GasState(
+        block_number=number,
+        base_fee=base_fee,
+        next_base_fee=nxt,
+        priority_fee=max(tip, 1),
+        ewma_base_fee=float(base_fee),
+        level=1.0,
+        trend=0.0,
+        spike=False,
+    )
 
 
 async def _rewind(m: TxManager, top: int) -> None:
@@ -156,7 +182,9 @@ async def service_lane(m: TxManager, lane: Lane) -> None:
             log.info("key rotation: %s drained and retired", lane.signer)
         return
     address = lane.signer.address
-    mined_count = int(await m.rpc.request("eth_getTransactionCount", [address, "latest"]), 16)
+    # As of the last scanned block: a tx mined after it is the next scan's job, not a lookup's.
+    at = "latest" if m.processed_block is None else hex(m.processed_block)
+    mined_count = int(await m.rpc.request("eth_getTransactionCount", [address, at]), 16)
     for nonce in sorted(lane.live):
         handle = lane.live.get(nonce)
         if handle is None or handle.status in (TxStatus.BUILT, TxStatus.SENT):

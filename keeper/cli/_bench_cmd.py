@@ -1,29 +1,55 @@
-"""`keeper bench [--json]`: speed goals measured against the peer in the same run."""
+"""`keeper bench [--only NAME] [--json]`: speed goals measured against the peer in the same run."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import platform
+from collections.abc import Callable
 
-from keeper.bench.hl_signing import SdkUnavailableError, run_bench
+from keeper.bench import hl_signing, mempool, tx_throughput
 
 GOAL_SINGLE_US = 45.0
+GOAL_TX_PER_S = 300.0
+GOAL_DECODED_PER_S = 5000.0
+SECTIONS = ("signing", "mempool", "tx")
 
 
 def bench(args: argparse.Namespace) -> int:
-    try:
-        figures = run_bench(args.iterations)
-    except SdkUnavailableError as exc:
-        print(f"keeper bench: {exc}")
-        return 2
+    chosen = SECTIONS if args.only is None else (args.only,)
+    runners: dict[str, Callable[[], dict[str, float]]] = {
+        "signing": lambda: hl_signing.run_bench(args.iterations),
+        "mempool": mempool.run_bench,
+        "tx": tx_throughput.run_bench,
+    }
+    figures: dict[str, float] = {}
+    for name in chosen:
+        try:
+            figures |= runners[name]()
+        except hl_signing.SdkUnavailableError as exc:
+            print(f"keeper bench: {exc}")
+            return 2
     if args.json:
         print(json.dumps({k: round(v, 3) for k, v in figures.items()}, sort_keys=True))
         return 0
     print(
-        f"Hyperliquid L1 action signing ({args.iterations} iterations, {platform.python_implementation()} "
-        f"{platform.python_version()}, {platform.machine()})"
+        f"keeper bench ({platform.python_implementation()} {platform.python_version()}, {platform.machine()})"
     )
+    if "signing" in chosen:
+        _signing_table(figures, args.iterations)
+    if "mempool" in chosen:
+        _mempool_table(figures)
+    if "tx" in chosen:
+        _tx_table(figures)
+    return 0
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def _signing_table(figures: dict[str, float], iterations: int) -> None:
+    print(f"\nHyperliquid L1 action signing ({iterations} iterations)")
     print(f"{'case':<22}{'keeper µs':>12}{'SDK µs':>12}{'SDK/keeper':>12}")
     rows = [
         ("single order", figures["hl_sign_single_us"], figures["sdk_sign_single_us"]),
@@ -31,6 +57,27 @@ def bench(args: argparse.Namespace) -> int:
     ]
     for name, ours, sdk in rows:
         print(f"{name:<22}{ours:>12.1f}{sdk:>12.1f}{sdk / ours:>11.1f}x")
-    verdict = "met" if figures["hl_sign_single_us"] <= GOAL_SINGLE_US else "NOT met"
-    print(f"goal: single order <= {GOAL_SINGLE_US:g} µs: {verdict}")
-    return 0
+    met = figures["hl_sign_single_us"] <= GOAL_SINGLE_US
+    print(f"goal: single order <= {GOAL_SINGLE_US:g} µs: {_verdict(met)}")
+
+
+def _mempool_table(figures: dict[str, float]) -> None:
+    print(f"\nMempool watcher: pending txs decoded ({figures['mempool_frames']:.0f} captured anvil frames)")
+    print(f"{'case':<34}{'per second':>12}{'µs each':>10}")
+    print(f"{'push -> typed DEX/oracle event':<34}{figures['mempool_decoded_per_s']:>12,.0f}"
+          f"{figures['mempool_decode_us']:>10.1f}")  # fmt: skip
+    print(f"{'push -> PendingTx (codec only)':<34}{1e6 / figures['mempool_codec_us']:>12,.0f}"
+          f"{figures['mempool_codec_us']:>10.1f}")  # fmt: skip
+    met = figures["mempool_decoded_per_s"] >= GOAL_DECODED_PER_S
+    print(f"goal: >= {GOAL_DECODED_PER_S:,.0f} decoded/s: {_verdict(met)}")
+
+
+def _tx_table(figures: dict[str, float]) -> None:
+    print(f"\nTransaction manager -> anvil ({figures['tx_count']:.0f} txs, 0.5 s blocks, no nonce gaps)")
+    print(f"{'case':<40}{'tx/s':>10}")
+    print(f"{'keeper TxManager (gas estimated)':<40}{figures['tx_per_s']:>10.0f}")
+    print(f"{'keeper TxManager (gas limit given)':<40}{figures['tx_per_s_gas_given']:>10.0f}")
+    print(f"{'web3.py send loop (peer, gas estimated)':<40}{figures['web3_tx_per_s']:>10.0f}")
+    print(f"keeper / web3.py: {figures['tx_over_web3']:.1f}x")
+    met = figures["tx_per_s"] >= GOAL_TX_PER_S
+    print(f"goal: >= {GOAL_TX_PER_S:g} tx/s sustained: {_verdict(met)}")

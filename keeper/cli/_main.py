@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="run the benchmarks (ours vs the peer, same run)")
     bench.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    bench.add_argument("--iterations", type=int, default=5000, help="iterations per measured case")
+    bench.add_argument("--iterations", type=int, default=5000, help="signing iterations per measured case")
+    bench.add_argument("--only", choices=_bench_cmd.SECTIONS, help="run one section (default: all)")
     bench.set_defaults(handler=_bench_cmd.bench)
 
     version = commands.add_parser("version", help="print the keeper version")
