@@ -190,10 +190,34 @@ def _replay(frames: list[str | bytes], deployment: Deployment, passes: int) -> d
             decode_pending_push(frame)
     codec_s = time.perf_counter() - started
     total = len(frames) * passes
+    peer_s = _web3_peer(frames, deployment, passes)
     return {
+        "web3_decode_us": peer_s / total * 1e6,
+        "web3_over_keeper": peer_s / sum(elapsed),
         "mempool_decoded_per_s": total / sum(elapsed),
         "mempool_decode_us": sum(elapsed) / total * 1e6,
         "mempool_decode_us_best": min(elapsed) / len(frames) * 1e6,
         "mempool_codec_us": codec_s / total * 1e6,
         "mempool_frames": float(len(frames)),
     }
+
+
+def _web3_peer(frames: list[str | bytes], deployment: Deployment, passes: int) -> float:
+    """The same frames the way a web3.py bot decodes them: json.loads, then `decode_function_input`."""
+    w3 = Web3()
+    contracts = {
+        deployment.exchange.lower(): w3.eth.contract(
+            address=Web3.to_checksum_address(deployment.exchange), abi=list(exchange_abi())
+        ),
+        deployment.oracle.lower(): w3.eth.contract(
+            address=Web3.to_checksum_address(deployment.oracle), abi=list(load_abi("PushOracle"))
+        ),
+    }
+    started = time.perf_counter()
+    for _ in range(passes):
+        for frame in frames:
+            tx = json.loads(frame)["params"]["result"]
+            contract = contracts.get(str(tx.get("to", "")).lower())
+            if contract is not None:
+                contract.decode_function_input(tx["input"])
+    return time.perf_counter() - started

@@ -68,6 +68,9 @@ def _mempool_table(figures: dict[str, float]) -> None:
           f"{figures['mempool_decode_us']:>10.1f}")  # fmt: skip
     print(f"{'push -> PendingTx (codec only)':<34}{1e6 / figures['mempool_codec_us']:>12,.0f}"
           f"{figures['mempool_codec_us']:>10.1f}")  # fmt: skip
+    print(f"{'web3.py json + decode_function_input':<34}{1e6 / figures['web3_decode_us']:>12,.0f}"
+          f"{figures['web3_decode_us']:>10.1f}   (peer)")  # fmt: skip
+    print(f"keeper / web3.py: {figures['web3_over_keeper']:.1f}x")
     met = figures["mempool_decoded_per_s"] >= GOAL_DECODED_PER_S
     print(f"goal: >= {GOAL_DECODED_PER_S:,.0f} decoded/s: {_verdict(met)}")
 
