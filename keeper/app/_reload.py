@@ -48,7 +48,9 @@ class ConfigReloader:
     async def run(self) -> None:
         while True:
             try:
-                await asyncio.wait_for(self._requested.wait(), self._poll_s)
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
+                async with asyncio.timeout(self._poll_s):
+                    await self._requested.wait()
                 forced = True
             except TimeoutError:
                 forced = False

@@ -68,7 +68,8 @@ class HeadWatcher:
             await ws.send(
                 json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]})
             )
-            ack = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+            async with asyncio.timeout(10):
+                ack = json.loads(await ws.recv())
             if "result" not in ack:
                 raise OSError(f"eth_subscribe newHeads refused: {ack.get('error')}")
             async for message in ws:

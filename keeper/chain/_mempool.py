@@ -449,7 +449,8 @@ async def _await_acks(
     subscriptions: dict[int, str] = {}
     early: list[str | bytes] = []
     while len(subscriptions) < len(requests):
-        message = await asyncio.wait_for(ws.recv(), timeout=max(0.0, deadline - loop.time()))
+        async with asyncio.timeout_at(deadline):
+            message = await ws.recv()
         try:
             reply = json.loads(message)
         except ValueError:

@@ -215,7 +215,9 @@ class RpcClient:
 
     async def _call(self, w3: AsyncWeb3[Any], method: str, params: list[object]) -> Any:
         try:
-            return await asyncio.wait_for(w3.provider.make_request(method, params), self._timeout_s)
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
+            async with asyncio.timeout(self._timeout_s):
+                return await w3.provider.make_request(method, params)
         except Web3RPCError as exc:
             # The persistent (WS) provider raises node errors instead of returning them; undo that.
             return exc.rpc_response or {"error": {"code": 0, "message": str(exc)}}
@@ -290,10 +292,8 @@ class RpcClient:
         method = "eth_sendRawTransaction"
         batch = [(method, ["0x" + raw.hex()]) for raw in raws]
         try:
-            replies = await asyncio.wait_for(
-                self._w3[url].provider.make_batch_request(batch),
-                self._timeout_s,
-            )
+            async with asyncio.timeout(self._timeout_s):
+                replies = await self._w3[url].provider.make_batch_request(batch)
         except _TRANSPORT_ERRORS as exc:
             self._current += 1
             self.failovers += 1

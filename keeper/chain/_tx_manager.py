@@ -160,13 +160,15 @@ class TxManager:
             self._loop_task = asyncio.create_task(self._run(), name="tx-manager")
 
     async def stop(self) -> None:
+        """Stop the loop and the writers; pending txs stay in the mempool (a restart resyncs)."""
         tasks = [self._loop_task] if self._loop_task else []
         tasks += [lane.writer for lane in self._lanes.values() if lane.writer is not None]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=5)
+            for task in stuck:
+                log.error("tx manager task %s ignored cancellation", task.get_name())
         self._loop_task = None
 
     # ---------------------------------------------------------------- sending
@@ -310,8 +312,10 @@ class TxManager:
             except Exception:
                 log.exception("tx manager tick crashed; continuing")
             self._wake.clear()
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow the cancellation stop() sends.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._tick_s)
+                async with asyncio.timeout(self._tick_s):
+                    await self._wake.wait()
 
     async def _tick(self) -> None:
         await follow_blocks(self)

@@ -171,4 +171,5 @@ class TxHandle:
                 await self._changed.wait()
             return self.status
 
-        return await asyncio.wait_for(_until(), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            return await _until()
