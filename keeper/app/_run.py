@@ -90,8 +90,7 @@ async def run_keeper(
             signer = load_signer(config.keys.active, config.keys.accounts[config.keys.active], config_dir)
             deployment = await _contracts(config, config_dir, http_url, signer)
             oracle = GasOracle(
-                session,
-                http_url,
+                rpc,
                 config.gas_policy.priority_percentile,
                 window_blocks=config.gas_policy.fee_history_blocks,
             )
@@ -99,15 +98,14 @@ async def run_keeper(
                 rpc, config.chain.chain_id, fee_policy(config.gas_policy), gas_state=lambda: oracle.latest
             )
             manager.set_active_signer(signer)
-            mempool = MempoolWatcher(session, http_url, ws_urls[0] if ws_urls else None)
+            mempool = MempoolWatcher(rpc, ws_urls[0] if ws_urls else None)
             mempool.track_own(config_addresses(config, config_dir))
             if deployment is not None:
                 DexPendingDecoder(deployment.exchange, deployment.oracle).attach(mempool)
             mempool.subscribe(_log_pending)
             reloader = ConfigReloader(config_path, config, _reload_preparer(manager, oracle, config_dir))
             watcher = HeadWatcher(
-                session,
-                http_url,
+                rpc,
                 ws_urls[0] if ws_urls else None,
                 poll_interval_s=max(0.2, config.chain.block_time_s / 2),
             )

@@ -17,7 +17,6 @@ import statistics
 import time
 from typing import Any
 
-import aiohttp
 import websockets
 from web3 import Web3
 
@@ -26,6 +25,7 @@ from keeper.app._deploy import Deployment, deploy
 from keeper.chain._keys import anvil_account
 from keeper.chain._mempool import MempoolWatcher
 from keeper.chain._pending_codec import PendingEvent, decode_pending_push
+from keeper.chain._rpc import RpcClient
 from keeper.devchain import AnvilNode, AnvilOptions, DevRpc
 
 _TRADERS = 5
@@ -137,8 +137,11 @@ async def _capture(
                 sent_at[rpc.send_transaction(request).lower()] = started
 
     frames: list[str | bytes] = []
-    async with aiohttp.ClientSession() as session, websockets.connect(node.ws_url, max_size=2**24) as ws:
-        watcher = MempoolWatcher(session, node.http_url, node.ws_url)
+    async with (
+        RpcClient([node.http_url], node.options.chain_id) as rpc,
+        websockets.connect(node.ws_url, max_size=2**24) as ws,
+    ):
+        watcher = MempoolWatcher(rpc, node.ws_url)
         decoder.attach(watcher)
         watcher.subscribe(on_event)
         live = asyncio.create_task(watcher.run())

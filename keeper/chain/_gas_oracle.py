@@ -10,11 +10,10 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
-import aiohttp
 import msgspec
 
-from keeper.chain._endpoints import json_rpc
 from keeper.chain._heads_codec import BlockHeader, MalformedMessageError
+from keeper.chain._rpc import JsonRpc, RpcError, RpcTransportError
 from keeper.core import FeeHistoryBlock, GasSpikeDetector, GasState, reward_percentile
 
 log = logging.getLogger("keeper.chain.gas")
@@ -46,14 +45,12 @@ class GasOracle:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
-        http_url: str,
+        rpc: JsonRpc,
         priority_percentile: float,
         window_blocks: int = 20,
         detector: GasSpikeDetector | None = None,
     ) -> None:
-        self._session = session
-        self._http_url = http_url
+        self._rpc = rpc
         self._percentile = priority_percentile
         self._window: deque[FeeHistoryBlock] = deque(maxlen=window_blocks)
         self._detector = detector or GasSpikeDetector()
@@ -71,19 +68,21 @@ class GasOracle:
             self._window.clear()
 
     async def on_head(self, head: BlockHeader) -> GasState | None:
-        """Update from a new head; returns the new state (None if the node's reply was unusable)."""
+        """Update from a new head; returns the new state (None if no usable reply: skip this head)."""
         count = 1 if self._window else self._window.maxlen or 1
         try:
-            result = await json_rpc(
-                self._session,
-                self._http_url,
-                "eth_feeHistory",
-                [hex(count), hex(head.number), [self._percentile]],
+            result = await self._rpc.request(
+                "eth_feeHistory", [hex(count), hex(head.number), [self._percentile]]
             )
             blocks = decode_fee_history(result)
-        except MalformedMessageError as exc:
+        except ValueError as exc:  # MalformedMessageError, or a reply that was not even JSON
             self.malformed += 1
             log.warning("skipping malformed fee history (%d so far): %s", self.malformed, exc)
+            return None
+        except (RpcTransportError, RpcError) as exc:
+            # Every endpoint failed, or the node refused (e.g. a lagging node without this block yet):
+            # skip this head rather than stop following; the next head retries.
+            log.warning("eth_feeHistory for block %d failed: %r", head.number, exc)
             return None
         for block in blocks:
             if not self._window or block.number > self._window[-1].number:

@@ -1,7 +1,8 @@
-"""Follow new block headers: WS `newHeads` subscription, falling back to HTTP polling.
+"""Follow new block headers: WS `newHeads` subscription, falling back to polling over the RPC client.
 
 Malformed pushes are counted and skipped; a dropped socket is reconnected with backoff, and while it
-is down the watcher polls over HTTP so that no head is missed for long.
+is down the watcher polls through the `JsonRpc` client (which fails over between endpoints) so that no
+head is missed for long.
 """
 
 from __future__ import annotations
@@ -12,16 +13,15 @@ import logging
 import random
 from collections.abc import AsyncIterator
 
-import aiohttp
 import websockets
 
-from keeper.chain._endpoints import json_rpc
 from keeper.chain._heads_codec import (
     BlockHeader,
     MalformedMessageError,
     decode_block_result,
     decode_head_push,
 )
+from keeper.chain._rpc import JsonRpc, RpcError, RpcTransportError
 
 log = logging.getLogger("keeper.chain.heads")
 
@@ -31,14 +31,12 @@ class HeadWatcher:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
-        http_url: str,
+        rpc: JsonRpc,
         ws_url: str | None,
         poll_interval_s: float = 1.0,
         max_backoff_s: float = 5.0,
     ) -> None:
-        self._session = session
-        self._http_url = http_url
+        self._rpc = rpc
         self._ws_url = ws_url
         self._poll_interval_s = poll_interval_s
         self._max_backoff_s = max_backoff_s
@@ -56,7 +54,7 @@ class HeadWatcher:
                         yield head
                 except (OSError, websockets.WebSocketException, TimeoutError) as exc:
                     self.reconnects += 1
-                    log.warning("newHeads socket lost (%r); polling over HTTP while reconnecting", exc)
+                    log.warning("newHeads socket lost (%r); polling while reconnecting", exc)
             # Poll until the next reconnect attempt (or forever without a WS endpoint).
             deadline = asyncio.get_running_loop().time() + (backoff if self._ws_url else float("inf"))
             async for head in self._poll(deadline):
@@ -86,15 +84,13 @@ class HeadWatcher:
         loop = asyncio.get_running_loop()
         while loop.time() < deadline:
             try:
-                result = await json_rpc(
-                    self._session, self._http_url, "eth_getBlockByNumber", ["latest", False]
-                )
+                result = await self._rpc.request("eth_getBlockByNumber", ["latest", False])
                 head = decode_block_result(result)
-            except MalformedMessageError as exc:
+            except ValueError as exc:  # MalformedMessageError, or a reply that was not even JSON
                 self.malformed += 1
                 log.warning("skipping malformed block reply (%d so far): %s", self.malformed, exc)
                 head = None
-            except (aiohttp.ClientError, TimeoutError, RuntimeError, ValueError) as exc:
+            except (RpcTransportError, RpcError) as exc:  # no endpoint answered, or the node refused
                 log.warning("polling latest block failed: %r", exc)
                 head = None
             if head is not None and self._is_new(head):

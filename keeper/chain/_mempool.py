@@ -1,14 +1,15 @@
 """Watch the mempool: decode pending transactions into typed events for the rest of the keeper.
 
 Input: a WS `eth_subscribe ["newPendingTransactions", true]` subscription (full bodies) plus `newHeads`
-on the same socket; while the socket is down (or without a WS URL) `txpool_content` and the latest
-block are polled over HTTP. Every transaction is decoded once: repeats (WS and poll, or poll after
-poll) only refresh it. Memory is bounded: mined transactions are evicted when their block arrives,
-ones that left the pool (missing from consecutive polls, or unseen for `ttl_s`) as dropped, a
-replacement (same sender and nonce) evicts the one it replaces, and beyond `capacity` the least
-recently seen is evicted. Mined, replaced and capacity-evicted hashes are remembered (bounded by
-`capacity`) so that a late sighting does not publish them again. A node that refuses full-body
-pending subscriptions is polled instead (the socket is retried with backoff).
+on the same socket; while the socket is down (or without a WS URL) `txpool_content` and the latest block
+are polled through the `JsonRpc` client (which fails over between endpoints). Every transaction is
+decoded once: repeats (WS and poll, or poll after poll) only refresh it. Memory is bounded: mined
+transactions are evicted when their block arrives, ones that left the pool (missing from consecutive
+polls, or unseen for `ttl_s`) as dropped, a replacement (same sender and nonce) evicts the one it
+replaces, and beyond `capacity` the least recently seen is evicted. Mined, replaced and capacity-evicted
+hashes are remembered (bounded by `capacity`) so that a late sighting does not publish them again. A
+node that refuses full-body pending subscriptions is polled instead (the socket is retried with
+backoff).
 
 Events: a decoder registered for the transaction's `to` address turns it into a typed event (e.g. the
 DEX's pending oracle update). Transactions from tracked own addresses that no decoder claims produce a
@@ -27,11 +28,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Literal
 
-import aiohttp
 import msgspec
 import websockets
 
-from keeper.chain._endpoints import json_rpc
 from keeper.chain._heads_codec import MalformedMessageError, decode_head_push
 from keeper.chain._pending_codec import (
     PendingEvent,
@@ -42,6 +41,7 @@ from keeper.chain._pending_codec import (
     decode_pending_push,
     decode_txpool_content,
 )
+from keeper.chain._rpc import JsonRpc, RpcError, RpcTransportError
 
 log = logging.getLogger("keeper.chain.mempool")
 
@@ -80,13 +80,13 @@ class MempoolWatcher:
     """Decodes pending transactions once each and publishes typed events to sync listeners.
 
     `on_message`, `on_txpool` and `on_block` are the synchronous, I/O-free ingestion points; `run()`
-    feeds them from the node (needs `session` and `http_url`; `ws_url` is optional).
+    feeds them from the node (needs `rpc` or `ws_url`; without `rpc` nothing is polled and
+    mined transactions are only evicted by TTL).
     """
 
     def __init__(
         self,
-        session: aiohttp.ClientSession | None = None,
-        http_url: str | None = None,
+        rpc: JsonRpc | None = None,
         ws_url: str | None = None,
         *,
         capacity: int = 50_000,
@@ -98,8 +98,7 @@ class MempoolWatcher:
     ) -> None:
         if capacity < 1 or drop_after_polls < 1:
             raise ValueError("capacity and drop_after_polls must be >= 1")
-        self._session = session
-        self._http_url = http_url
+        self._rpc = rpc
         self._ws_url = ws_url
         self.capacity = capacity
         self.ttl_s = ttl_s
@@ -338,9 +337,9 @@ class MempoolWatcher:
 
     # --- I/O ---------------------------------------------------------------------------------------
     async def run(self) -> None:
-        """Follow the node until cancelled: WS when available, HTTP polling while it is not."""
-        if self._ws_url is None and (self._session is None or self._http_url is None):
-            raise ValueError("MempoolWatcher.run needs a ws_url or a session and http_url")
+        """Follow the node until cancelled: WS when available, polling `rpc` while it is not."""
+        if self._ws_url is None and self._rpc is None:
+            raise ValueError("MempoolWatcher.run needs a ws_url or an rpc client")
         backoff = 0.25
         while True:
             if self._ws_url is not None:
@@ -361,22 +360,22 @@ class MempoolWatcher:
             backoff = min(self._max_backoff_s, backoff * 2) * random.uniform(0.8, 1.2)
 
     async def poll_once(self) -> list[PendingEvent]:
-        """One HTTP round: new blocks first (so mined txs are not taken for dropped), then the pool."""
-        if self._session is None or self._http_url is None:
-            raise ValueError("polling needs a session and http_url")
+        """One poll round: new blocks first (so mined txs are not taken for dropped), then the pool."""
+        if self._rpc is None:
+            raise ValueError("polling needs an rpc client")
         try:
             latest = decode_block_tx_hashes(
-                await json_rpc(self._session, self._http_url, "eth_getBlockByNumber", ["latest", False])
+                await self._rpc.request("eth_getBlockByNumber", ["latest", False])
             )
             if latest is not None:
                 await self._catch_up_blocks(latest[0], latest)
             seq = self._seq
-            result = await json_rpc(self._session, self._http_url, "txpool_content", [])
-        except MalformedMessageError as exc:
+            result = await self._rpc.request("txpool_content", [])
+        except ValueError as exc:  # MalformedMessageError, or a reply that was not even JSON
             self.malformed += 1
             log.warning("skipping malformed poll reply (%d so far): %s", self.malformed, exc)
             return []
-        except (aiohttp.ClientError, TimeoutError, RuntimeError, ValueError) as exc:
+        except (RpcTransportError, RpcError) as exc:  # no endpoint answered, or the node refused
             log.warning("polling the mempool failed: %r", exc)
             return []
         return self.on_txpool(result, seq)
@@ -384,15 +383,15 @@ class MempoolWatcher:
     async def _poll_until(self, deadline: float) -> None:
         loop = asyncio.get_running_loop()
         while loop.time() < deadline:
-            if self._session is not None and self._http_url is not None:
+            if self._rpc is not None:
                 await self.poll_once()
             await asyncio.sleep(min(self._poll_interval_s, max(0.0, deadline - loop.time())))
 
     async def _subscribe(self, url: str) -> None:
         async with websockets.connect(url, ping_interval=20, ping_timeout=20, max_size=2**24) as ws:
             requests: dict[int, list[object]] = {1: ["newPendingTransactions", True]}
-            # Heads tell us which txs were mined; without HTTP we cannot fetch blocks, so TTL decides.
-            if self._session is not None and self._http_url is not None:
+            # Heads tell us which txs were mined; without `rpc` we cannot fetch blocks, so TTL decides.
+            if self._rpc is not None:
                 requests[2] = ["newHeads"]
             for request_id, params in requests.items():
                 request = {"jsonrpc": "2.0", "id": request_id, "method": "eth_subscribe", "params": params}
@@ -409,7 +408,7 @@ class MempoolWatcher:
     async def _route(self, message: str | bytes, heads_sub: str | None) -> None:
         text = message if isinstance(message, str) else message.decode(errors="replace")
         now = self._clock()
-        if now >= self._next_sweep:  # without heads (no HTTP) nothing else applies the TTL
+        if now >= self._next_sweep:  # without heads (no rpc) nothing else applies the TTL
             self.sweep(now)
             self._next_sweep = now + min(self.ttl_s / 4, 30.0)
         if heads_sub is not None and heads_sub in text:
@@ -420,19 +419,16 @@ class MempoolWatcher:
         self.on_message(text)
 
     async def _catch_up_blocks(self, head: int, head_block: tuple[int, list[str]] | None = None) -> None:
-        assert self._session is not None
-        assert self._http_url is not None
+        assert self._rpc is not None
         first = head if self._last_block is None else max(self._last_block + 1, head - _MAX_BLOCK_CATCH_UP)
         for number in range(first, head + 1):
             if head_block is not None and number == head_block[0]:
                 block: tuple[int, list[str]] | None = head_block
             else:
                 try:
-                    result = await json_rpc(
-                        self._session, self._http_url, "eth_getBlockByNumber", [hex(number), False]
-                    )
+                    result = await self._rpc.request("eth_getBlockByNumber", [hex(number), False])
                     block = decode_block_tx_hashes(result)
-                except (aiohttp.ClientError, TimeoutError, RuntimeError, ValueError) as exc:
+                except (RpcTransportError, RpcError, ValueError) as exc:
                     log.warning("fetching block %d failed: %r", number, exc)
                     return  # retried from the next head
             if block is None:

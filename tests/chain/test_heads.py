@@ -13,6 +13,7 @@ from keeper.chain import (
     HeadWatcher,
     MalformedMessageError,
     NoEndpointAvailableError,
+    RpcClient,
     decode_block_result,
     decode_head_push,
     select_http_endpoint,
@@ -90,8 +91,8 @@ async def collect(watcher: HeadWatcher, n: int, timeout_s: float = 15.0) -> list
 @pytest.mark.chain
 async def test_watcher_follows_new_heads_over_ws() -> None:
     with AnvilNode(AnvilOptions(mining="interval", block_time_s=0.2)) as node:
-        async with aiohttp.ClientSession() as session:
-            watcher = HeadWatcher(session, node.http_url, node.ws_url)
+        async with RpcClient([node.http_url], chain_id=31337) as rpc:
+            watcher = HeadWatcher(rpc, node.ws_url)
             numbers = await collect(watcher, 4)
     assert numbers == list(range(numbers[0], numbers[0] + 4))
     assert watcher.malformed == 0
@@ -99,8 +100,8 @@ async def test_watcher_follows_new_heads_over_ws() -> None:
 
 @pytest.mark.chain
 async def test_watcher_polls_without_ws(anvil_base: AnvilNode) -> None:
-    async with aiohttp.ClientSession() as session:
-        watcher = HeadWatcher(session, anvil_base.http_url, None, poll_interval_s=0.05)
+    async with RpcClient([anvil_base.http_url], chain_id=31337) as rpc:
+        watcher = HeadWatcher(rpc, None, poll_interval_s=0.05)
         task = asyncio.create_task(collect(watcher, 3))
         for _ in range(40):
             if task.done():

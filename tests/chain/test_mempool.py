@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import aiohttp
 import pytest
 import websockets
 from web3 import Web3
@@ -36,7 +35,7 @@ from keeper.adapters.dex import (
 )
 from keeper.app._deploy import Deployment, deploy
 from keeper.bench.mempool import run_bench
-from keeper.chain import anvil_account
+from keeper.chain import RpcClient, anvil_account
 from keeper.chain._mempool import MempoolWatcher
 from keeper.chain._pending_codec import PendingEvent, PendingTx, PendingTxEvent, PendingTxGone
 from keeper.devchain import AnvilNode, AnvilOptions
@@ -436,18 +435,16 @@ async def running(watcher: MempoolWatcher, wait_subscribed: bool = True) -> Asyn
         await asyncio.gather(task, subscribed, return_exceptions=True)
 
 
-def dex_watcher(
-    session: aiohttp.ClientSession, devnet: Devnet, ws: bool = True, **kwargs: Any
-) -> MempoolWatcher:
-    watcher = MempoolWatcher(session, devnet.node.http_url, devnet.node.ws_url if ws else None, **kwargs)
+def dex_watcher(rpc: RpcClient, devnet: Devnet, ws: bool = True, **kwargs: Any) -> MempoolWatcher:
+    watcher = MempoolWatcher(rpc, devnet.node.ws_url if ws else None, **kwargs)
     DexPendingDecoder(devnet.deployment.exchange, devnet.deployment.oracle).attach(watcher)
     return watcher
 
 
 @pytest.mark.chain
 async def test_pending_oracle_price_is_decoded_before_it_is_mined(devnet: Devnet) -> None:
-    async with aiohttp.ClientSession() as session:
-        watcher = dex_watcher(session, devnet)
+    async with RpcClient([devnet.node.http_url], chain_id=31337) as rpc:
+        watcher = dex_watcher(rpc, devnet)
         events = Events(watcher)
         async with running(watcher):
             tx_hash, answer = devnet.post_price(1, "3123.45")
@@ -469,8 +466,8 @@ async def test_pending_oracle_price_is_decoded_before_it_is_mined(devnet: Devnet
 @pytest.mark.chain
 async def test_taker_order_and_liquidation_are_decoded(devnet: Devnet) -> None:
     trader, victim = devnet.accounts[1], devnet.accounts[2]
-    async with aiohttp.ClientSession() as session:
-        watcher = dex_watcher(session, devnet)
+    async with RpcClient([devnet.node.http_url], chain_id=31337) as rpc:
+        watcher = dex_watcher(rpc, devnet)
         events = Events(watcher)
         async with running(watcher):
             ioc_hash = devnet.exchange_call(trader, "placeIOC", [0, 0, 3_100 * 10**8, 2 * 10**6, False, 77])
@@ -493,8 +490,8 @@ async def test_taker_order_and_liquidation_are_decoded(devnet: Devnet) -> None:
 
 @pytest.mark.chain
 async def test_same_tx_over_ws_and_txpool_poll_is_one_event(devnet: Devnet) -> None:
-    async with aiohttp.ClientSession() as session:
-        watcher = dex_watcher(session, devnet)
+    async with RpcClient([devnet.node.http_url], chain_id=31337) as rpc:
+        watcher = dex_watcher(rpc, devnet)
         events = Events(watcher)
         async with running(watcher):
             tx_hash, _ = devnet.post_price(2, "61000")
@@ -510,8 +507,8 @@ async def test_same_tx_over_ws_and_txpool_poll_is_one_event(devnet: Devnet) -> N
 @pytest.mark.chain
 async def test_own_transactions_are_flagged_and_listed(devnet: Devnet) -> None:
     me, other = devnet.accounts[3], devnet.accounts[4]
-    async with aiohttp.ClientSession() as session:
-        watcher = dex_watcher(session, devnet)
+    async with RpcClient([devnet.node.http_url], chain_id=31337) as rpc:
+        watcher = dex_watcher(rpc, devnet)
         watcher.track_own([Web3.to_checksum_address(me)])
         events = Events(watcher)
         async with running(watcher):
@@ -531,8 +528,8 @@ async def test_own_transactions_are_flagged_and_listed(devnet: Devnet) -> None:
 
 @pytest.mark.chain
 async def test_txpool_polling_without_ws(devnet: Devnet) -> None:
-    async with aiohttp.ClientSession() as session:
-        watcher = dex_watcher(session, devnet, ws=False, poll_interval_s=0.05)
+    async with RpcClient([devnet.node.http_url], chain_id=31337) as rpc:
+        watcher = dex_watcher(rpc, devnet, ws=False, poll_interval_s=0.05)
         events = Events(watcher)
         async with running(watcher, wait_subscribed=False):
             tx_hash, answer = devnet.post_price(1, "2999.99")
