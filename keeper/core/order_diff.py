@@ -24,7 +24,8 @@ from decimal import Decimal
 
 import msgspec
 
-from keeper.core.quote import Quote, QuoteSet, Side
+from keeper.core.quote import Quote, QuoteSet
+from keeper.core.types import Side
 
 
 class LiveOrder(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,7 +118,7 @@ def _max_matching(adjacency: list[list[int]]) -> dict[int, int]:
 
 
 def _price_order(side: Side, price: Decimal) -> Decimal:
-    return -price if side is Side.BID else price  # best first
+    return -price if side is Side.BUY else price  # best first
 
 
 def _diff_side(
@@ -193,7 +194,7 @@ def diff_orders(
     cancels: list[Cancel] = []
     replaces: list[Replace] = []
     places: list[Place] = []
-    for side, quotes in ((Side.BID, desired.bids), (Side.ASK, desired.asks)):
+    for side, quotes in ((Side.BUY, desired.bids), (Side.SELL, desired.asks)):
         side_live = [order for order in live if order.side is side]
         k, c, r, p = _diff_side(
             side,
@@ -208,7 +209,7 @@ def diff_orders(
         replaces += r
         places += p
     # Best levels first across both sides, so a cut-off batch still leaves the touch quoted.
-    replaces.sort(key=lambda a: (a.level, a.side is Side.ASK))
-    places.sort(key=lambda a: (a.level, a.side is Side.ASK))
+    replaces.sort(key=lambda a: (a.level, a.side is Side.SELL))
+    places.sort(key=lambda a: (a.level, a.side is Side.SELL))
     wire: list[WireAction] = [*cancels, *replaces, *places]
     return OrderDiff(keeps=tuple(keeps), batches=chunk(wire, max_batch))

@@ -22,7 +22,6 @@ GLFT tutorial [S47b]; Hummingbot `hummingbot/strategy/avellaneda_market_making/a
 
 from __future__ import annotations
 
-import enum
 import math
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Literal, Protocol
@@ -30,11 +29,7 @@ from typing import Literal, Protocol
 import msgspec
 
 from keeper.core.gas import GasState
-
-
-class Side(enum.Enum):
-    BID = "bid"
-    ASK = "ask"
+from keeper.core.types import Side
 
 
 class MarketSnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -206,7 +201,7 @@ def _dec(x: float) -> Decimal:
 
 def round_price(price: float, tick: Decimal, side: Side) -> Decimal:
     """Bids round down and asks up to the tick: rounding never narrows the spread."""
-    rounding = ROUND_FLOOR if side is Side.BID else ROUND_CEILING
+    rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
     return (_dec(price) / tick).to_integral_value(rounding=rounding) * tick
 
 
@@ -257,9 +252,9 @@ def _ladder(
         return ()
     d0 = max(half_spread, float(tick) / 2.0, floor(sizes[0]))
     spacing = max(params.level_spacing * d0, float(tick))
-    sign = -1.0 if side is Side.BID else 1.0
-    book = snapshot.best_ask if side is Side.BID else snapshot.best_bid
-    limit = None if book is None else round_price(book, tick, Side.ASK if side is Side.BID else Side.BID)
+    sign = -1.0 if side is Side.BUY else 1.0
+    book = snapshot.best_ask if side is Side.BUY else snapshot.best_bid
+    limit = None if book is None else round_price(book, tick, Side.SELL if side is Side.BUY else Side.BUY)
     quotes: list[Quote] = []
     last: Decimal | None = None
     for level, size in enumerate(sizes):
@@ -267,7 +262,7 @@ def _ladder(
         if not math.isfinite(raw):
             break
         price = round_price(raw, tick, side)
-        if side is Side.BID:
+        if side is Side.BUY:
             price = price if limit is None else min(price, limit - tick)
             price = price if last is None else min(price, last - tick)
         else:
@@ -302,7 +297,7 @@ def _both_sides(
             side, anchor, half_spread, level_sizes, params, snapshot=snapshot, costs=costs, fair=fair
         )
 
-    return ladder(0, Side.BID), ladder(1, Side.ASK)
+    return ladder(0, Side.BUY), ladder(1, Side.SELL)
 
 
 def _eta_sizes(base: float, inventory: Inventory, params: QuoteParams) -> tuple[float, float]:

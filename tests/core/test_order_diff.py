@@ -18,7 +18,8 @@ from keeper.core.order_diff import (
     chunk,
     diff_orders,
 )
-from keeper.core.quote import Quote, QuoteSet, Side
+from keeper.core.quote import Quote, QuoteSet
+from keeper.core.types import Side
 
 D = Decimal
 
@@ -34,19 +35,19 @@ def quotes(side: Side, *levels: tuple[str, str]) -> tuple[Quote, ...]:
 
 
 DESIRED = QuoteSet(
-    bids=quotes(Side.BID, ("99.00", "1"), ("98.50", "1")),
-    asks=quotes(Side.ASK, ("101.00", "1")),
+    bids=quotes(Side.BUY, ("99.00", "1"), ("98.50", "1")),
+    asks=quotes(Side.SELL, ("101.00", "1")),
 )
 LIVE = [
-    live("b1", Side.BID, "99.00"),
-    live("b2", Side.BID, "98.00"),
-    live("a1", Side.ASK, "101.02"),
-    live("a2", Side.ASK, "102.00"),
+    live("b1", Side.BUY, "99.00"),
+    live("b2", Side.BUY, "98.00"),
+    live("a1", Side.SELL, "101.02"),
+    live("a2", Side.SELL, "102.00"),
 ]
 
 
 def test_nothing_to_do_when_live_matches() -> None:
-    current = [live("b1", Side.BID, "99.00"), live("b2", Side.BID, "98.50"), live("a1", Side.ASK, "101.00")]
+    current = [live("b1", Side.BUY, "99.00"), live("b2", Side.BUY, "98.50"), live("a1", Side.SELL, "101.00")]
     diff = diff_orders(current, DESIRED, D("0"), max_batch=4)
     assert diff.batches == ()
     assert [k.order_id for k in diff.keeps] == ["b1", "b2", "a1"]
@@ -55,11 +56,11 @@ def test_nothing_to_do_when_live_matches() -> None:
 
 def test_replace_cancel_and_keep() -> None:
     diff = diff_orders(LIVE, DESIRED, D("0.01"), max_batch=10)
-    assert diff.keeps == (Keep(order_id="b1", side=Side.BID, price=D("99.00"), size=D(1), level=0),)
+    assert diff.keeps == (Keep(order_id="b1", side=Side.BUY, price=D("99.00"), size=D(1), level=0),)
     assert diff.wire_actions == [
-        Cancel(order_id="a2", side=Side.ASK),
-        Replace(order_id="a1", side=Side.ASK, price=D("101.00"), size=D(1), level=0),
-        Replace(order_id="b2", side=Side.BID, price=D("98.50"), size=D(1), level=1),
+        Cancel(order_id="a2", side=Side.SELL),
+        Replace(order_id="a1", side=Side.SELL, price=D("101.00"), size=D(1), level=0),
+        Replace(order_id="b2", side=Side.BUY, price=D("98.50"), size=D(1), level=1),
     ]
     assert diff.actions == [*diff.keeps, *diff.wire_actions]
     # a wider tolerance leaves a1 resting 2 cents off
@@ -71,11 +72,11 @@ def test_replace_cancel_and_keep() -> None:
 def test_without_native_replace_a_move_is_cancel_then_place() -> None:
     diff = diff_orders(LIVE, DESIRED, D("0.01"), max_batch=10, supports_replace=False)
     assert diff.wire_actions == [
-        Cancel(order_id="b2", side=Side.BID),
-        Cancel(order_id="a1", side=Side.ASK),
-        Cancel(order_id="a2", side=Side.ASK),
-        Place(side=Side.ASK, price=D("101.00"), size=D(1), level=0),
-        Place(side=Side.BID, price=D("98.50"), size=D(1), level=1),
+        Cancel(order_id="b2", side=Side.BUY),
+        Cancel(order_id="a1", side=Side.SELL),
+        Cancel(order_id="a2", side=Side.SELL),
+        Place(side=Side.SELL, price=D("101.00"), size=D(1), level=0),
+        Place(side=Side.BUY, price=D("98.50"), size=D(1), level=1),
     ]
 
 
@@ -85,24 +86,24 @@ def test_batches_respect_the_venue_limit_and_send_cancels_first() -> None:
     assert all(isinstance(a, Cancel) for a in diff.batches[0])
     assert chunk([], 3) == ()
     with pytest.raises(ValueError, match="max_batch"):
-        chunk([Cancel(order_id="x", side=Side.BID)], 0)
+        chunk([Cancel(order_id="x", side=Side.BUY)], 0)
 
 
 def test_places_and_cancels_for_unmatched_orders() -> None:
     diff = diff_orders([], DESIRED, D("0"), max_batch=10)
     assert [type(a) for a in diff.wire_actions] == [Place, Place, Place]
     assert [(a.side, a.level) for a in diff.wire_actions if isinstance(a, Place)] == [
-        (Side.BID, 0),
-        (Side.ASK, 0),
-        (Side.BID, 1),
+        (Side.BUY, 0),
+        (Side.SELL, 0),
+        (Side.BUY, 1),
     ]  # the touch on both sides first
     gone = diff_orders(LIVE, QuoteSet(), D("0"), max_batch=10)
     assert sorted(a.order_id for a in gone.wire_actions if isinstance(a, Cancel)) == ["a1", "a2", "b1", "b2"]
 
 
 def test_size_tolerance() -> None:
-    desired = QuoteSet(bids=quotes(Side.BID, ("99.00", "1.0")))
-    partly_filled = [live("b1", Side.BID, "99.00", "0.8")]
+    desired = QuoteSet(bids=quotes(Side.BUY, ("99.00", "1.0")))
+    partly_filled = [live("b1", Side.BUY, "99.00", "0.8")]
     assert len(diff_orders(partly_filled, desired, D("0"), 1).keeps) == 0
     assert len(diff_orders(partly_filled, desired, D("0"), 1, size_tolerance=D("0.25")).keeps) == 1
 
@@ -110,8 +111,8 @@ def test_size_tolerance() -> None:
 def test_keeps_are_a_maximum_matching_not_greedy() -> None:
     # Level 0 (100.00) is closest to 99.99, but only 99.99 can serve level 1 (99.98): the augmenting path
     # gives level 0 to 100.015 instead, and both orders stay.
-    desired = QuoteSet(bids=quotes(Side.BID, ("100.00", "1"), ("99.98", "1")))
-    current = [live("x", Side.BID, "99.99"), live("y", Side.BID, "100.015")]
+    desired = QuoteSet(bids=quotes(Side.BUY, ("100.00", "1"), ("99.98", "1")))
+    current = [live("x", Side.BUY, "99.99"), live("y", Side.BUY, "100.015")]
     diff = diff_orders(current, desired, D("0.015"), max_batch=4)
     assert diff.batches == ()
     assert {(k.order_id, k.level) for k in diff.keeps} == {("x", 1), ("y", 0)}
@@ -155,7 +156,7 @@ def brute_force_cost(
 def books(draw: st.DrawFn) -> tuple[list[LiveOrder], QuoteSet]:
     orders: list[LiveOrder] = []
     desired: dict[Side, tuple[Quote, ...]] = {}
-    for side in (Side.BID, Side.ASK):
+    for side in (Side.BUY, Side.SELL):
         n_live = draw(st.integers(min_value=0, max_value=4))
         orders += [
             LiveOrder(order_id=f"{side.value}{i}", side=side, price=draw(PRICES), size=draw(SIZES))
@@ -165,7 +166,7 @@ def books(draw: st.DrawFn) -> tuple[list[LiveOrder], QuoteSet]:
         desired[side] = tuple(
             Quote(side=side, price=draw(PRICES), size=draw(SIZES), level=i) for i in range(n_want)
         )
-    return orders, QuoteSet(bids=desired[Side.BID], asks=desired[Side.ASK])
+    return orders, QuoteSet(bids=desired[Side.BUY], asks=desired[Side.SELL])
 
 
 def check_result(diff: OrderDiff, orders: list[LiveOrder], desired: QuoteSet, tol: Decimal) -> None:
@@ -173,7 +174,7 @@ def check_result(diff: OrderDiff, orders: list[LiveOrder], desired: QuoteSet, to
     touched = [k.order_id for k in diff.keeps]
     touched += [a.order_id for a in diff.wire_actions if isinstance(a, Cancel | Replace)]
     assert sorted(touched) == sorted(by_id)  # each live order is kept, moved or cancelled exactly once
-    for side, wanted in ((Side.BID, desired.bids), (Side.ASK, desired.asks)):
+    for side, wanted in ((Side.BUY, desired.bids), (Side.SELL, desired.asks)):
         served = [k.level for k in diff.keeps if k.side is side]
         served += [a.level for a in diff.wire_actions if isinstance(a, Replace | Place) and a.side is side]
         assert sorted(served) == [q.level for q in wanted]  # each desired level served exactly once
@@ -200,7 +201,7 @@ def test_diff_is_minimal_complete_and_batched(
     check_result(diff, orders, desired, tol)
     expected = sum(
         brute_force_cost([o for o in orders if o.side is side], list(wanted), tol, size_tol, replace)
-        for side, wanted in ((Side.BID, desired.bids), (Side.ASK, desired.asks))
+        for side, wanted in ((Side.BUY, desired.bids), (Side.SELL, desired.asks))
     )
     assert len(diff.wire_actions) == expected
     assert all(1 <= len(batch) <= max_batch for batch in diff.batches)

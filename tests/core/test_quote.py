@@ -113,11 +113,11 @@ def test_size_multiplier_worked_numbers() -> None:
 
 
 def test_rounding_never_narrows() -> None:
-    assert round_price(99.69465, D("0.01"), Side.BID) == D("99.69")
-    assert round_price(100.30535, D("0.01"), Side.ASK) == D("100.31")
-    assert round_price(100.01, D("0.01"), Side.BID) == D("100.01")  # repr, not the binary tail
-    assert round_price(100.01, D("0.01"), Side.ASK) == D("100.01")
-    assert round_price(1234.5, D("0.5"), Side.ASK) == D("1234.5")
+    assert round_price(99.69465, D("0.01"), Side.BUY) == D("99.69")
+    assert round_price(100.30535, D("0.01"), Side.SELL) == D("100.31")
+    assert round_price(100.01, D("0.01"), Side.BUY) == D("100.01")  # repr, not the binary tail
+    assert round_price(100.01, D("0.01"), Side.SELL) == D("100.01")
+    assert round_price(1234.5, D("0.5"), Side.SELL) == D("1234.5")
     assert round_size(0.4999, D("0.01")) == D("0.49")
     assert round_size(-1.0, D("0.01")) == 0
     assert round_size(math.nan, D("0.01")) == 0
@@ -269,10 +269,10 @@ def test_inputs_are_validated() -> None:
 
 
 def test_should_requote_only_when_the_move_pays() -> None:
-    live = Quote(side=Side.BID, price=D("100.00"), size=D("1"), level=0)
+    live = Quote(side=Side.BUY, price=D("100.00"), size=D("1"), level=0)
 
     def to(price: str, size: str = "1") -> Quote:
-        return Quote(side=Side.BID, price=D(price), size=D(size), level=0)
+        return Quote(side=Side.BUY, price=D(price), size=D(size), level=0)
 
     assert requote_threshold(0.02, D("1")) == pytest.approx(0.02)
     assert requote_threshold(0.02, 0) == math.inf
@@ -283,7 +283,7 @@ def test_should_requote_only_when_the_move_pays() -> None:
     assert not should_requote(live, to("100.00"), cost=0.0)
     assert not should_requote(live, to("100.00", "1.2"), cost=1.0)  # within the 25 % size tolerance
     assert should_requote(live, to("100.00", "1.5"), cost=1.0)
-    assert should_requote(live, Quote(side=Side.ASK, price=D("100"), size=D("1"), level=0), cost=1.0)
+    assert should_requote(live, Quote(side=Side.SELL, price=D("100"), size=D("1"), level=0), cost=1.0)
 
 
 # ---- properties
@@ -390,11 +390,11 @@ def test_keeper_spread_never_below_the_gas_floor(
     floors: dict[Side, float] = {}
     for q in qs.all():
         floor = per_order / (p.fill_ratio * float(q.size))  # gas alone, recomputed here
-        distance = r - float(q.price) if q.side is Side.BID else float(q.price) - r
+        distance = r - float(q.price) if q.side is Side.BUY else float(q.price) - r
         assert distance >= floor - slack
         floors.setdefault(q.side, floor)
     if qs.bids and qs.asks:
-        assert float(qs.asks[0].price - qs.bids[0].price) >= floors[Side.BID] + floors[Side.ASK] - 2 * slack
+        assert float(qs.asks[0].price - qs.bids[0].price) >= floors[Side.BUY] + floors[Side.SELL] - 2 * slack
 
 
 @given(
