@@ -14,8 +14,6 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-import aiohttp
-
 from keeper.adapters.dex import DexPendingDecoder, PendingOracleUpdate
 from keeper.app._deploy import Deployment, deploy, load_deployment
 from keeper.app._reload import ConfigReloader, Prepare
@@ -24,13 +22,13 @@ from keeper.chain import (
     HeadWatcher,
     KeyLoadError,
     MempoolWatcher,
+    NoEndpointAvailableError,
     PendingEvent,
     RpcClient,
     Signer,
     TxManager,
     fee_policy,
     load_signer,
-    select_http_endpoint,
 )
 from keeper.config import ConfigError, KeeperConfig, resolve_path
 from keeper.devchain import AnvilNode, AnvilOptions
@@ -80,12 +78,11 @@ async def run_keeper(
             http_urls, ws_urls = [node.http_url], [node.ws_url]
         else:
             http_urls, ws_urls = list(config.chain.rpc_http), list(config.chain.rpc_ws)
-        timeout = aiohttp.ClientTimeout(total=10)
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            RpcClient([*http_urls, *ws_urls], config.chain.chain_id) as rpc,
-        ):
-            http_url = await select_http_endpoint(session, http_urls, config.chain.chain_id)
+        async with RpcClient([*http_urls, *ws_urls], config.chain.chain_id) as rpc:
+            # connect() has checked every endpoint's chain id; deployment needs a plain HTTP one.
+            http_url = rpc.http_url
+            if http_url is None:
+                raise NoEndpointAvailableError("no HTTP endpoint answered (deployment needs one)")
             log.info("connected to %s: chain id %d (%s)", http_url, config.chain.chain_id, config.chain.name)
             signer = load_signer(config.keys.active, config.keys.accounts[config.keys.active], config_dir)
             deployment = await _contracts(config, config_dir, http_url, signer)

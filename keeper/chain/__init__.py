@@ -1,11 +1,5 @@
 """Chain I/O: RPC endpoints, heads, gas oracle, mempool, keys, nonce lanes and the transaction manager."""
 
-from keeper.chain._endpoints import (
-    ChainIdMismatchError,
-    NoEndpointAvailableError,
-    json_rpc,
-    select_http_endpoint,
-)
 from keeper.chain._fillers import GasEstimateError, MissingFieldsError, TxRequest
 from keeper.chain._gas_oracle import GasOracle, decode_fee_history
 from keeper.chain._heads import HeadWatcher
@@ -21,7 +15,9 @@ from keeper.chain._nonce import LaneState, NonceLane
 from keeper.chain._pending_codec import PendingEvent, PendingTx, PendingTxEvent, PendingTxGone
 from keeper.chain._policy import fee_policy
 from keeper.chain._rpc import (
+    ChainIdMismatchError,
     JsonRpc,
+    NoEndpointAvailableError,
     RpcClient,
     RpcError,
     RpcTransportError,
@@ -70,8 +66,6 @@ __all__ = [
     "decode_fee_history",
     "decode_head_push",
     "fee_policy",
-    "json_rpc",
     "load_signer",
     "new_keystore",
-    "select_http_endpoint",
 ]

@@ -18,8 +18,6 @@ import aiohttp
 from web3 import AsyncHTTPProvider, AsyncWeb3, WebSocketProvider
 from web3.exceptions import ProviderConnectionError, TimeExhausted, Web3RPCError
 
-from keeper.chain._endpoints import ChainIdMismatchError, NoEndpointAvailableError
-
 log = logging.getLogger("keeper.chain.rpc")
 
 # Everything a provider raises when no usable reply came back (refused, reset, timed out, closed).
@@ -36,6 +34,14 @@ class JsonRpc(Protocol):
     """What readers (heads, gas oracle, mempool, tx manager) need from an RPC connection."""
 
     async def request(self, method: str, params: Sequence[object]) -> Any: ...
+
+
+class ChainIdMismatchError(RuntimeError):
+    """An endpoint serves a different chain than the config names: never trade through it."""
+
+
+class NoEndpointAvailableError(RuntimeError):
+    """No configured endpoint answered."""
 
 
 class RpcError(RuntimeError):
@@ -148,6 +154,11 @@ class RpcClient:
         if not self._healthy:
             raise NoEndpointAvailableError("RpcClient is not connected")
         return self._healthy[self._current % len(self._healthy)]
+
+    @property
+    def http_url(self) -> str | None:
+        """The first healthy HTTP endpoint, for tools that need plain HTTP (deployment scripts)."""
+        return next((u for u in self._healthy if u.startswith(("http://", "https://"))), None)
 
     @property
     def chain_id(self) -> int:

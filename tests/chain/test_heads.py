@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import aiohttp
 import pytest
 
 from keeper.chain import (
@@ -16,7 +15,6 @@ from keeper.chain import (
     RpcClient,
     decode_block_result,
     decode_head_push,
-    select_http_endpoint,
 )
 from keeper.devchain import AnvilNode, AnvilOptions
 
@@ -114,10 +112,10 @@ async def test_watcher_polls_without_ws(anvil_base: AnvilNode) -> None:
 
 @pytest.mark.chain
 async def test_select_endpoint_skips_dead_and_refuses_wrong_chain(anvil_base: AnvilNode) -> None:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-        dead = "http://127.0.0.1:9"  # discard port: nothing listens
-        assert await select_http_endpoint(session, [dead, anvil_base.http_url], 31337) == anvil_base.http_url
-        with pytest.raises(ChainIdMismatchError, match="serves chain id 31337, config says 1"):
-            await select_http_endpoint(session, [anvil_base.http_url], 1)
-        with pytest.raises(NoEndpointAvailableError):
-            await select_http_endpoint(session, [dead], 31337)
+    dead = "http://127.0.0.1:9"  # discard port: nothing listens
+    async with RpcClient([dead, anvil_base.http_url], 31337, timeout_s=2) as rpc:
+        assert rpc.http_url == anvil_base.http_url
+    with pytest.raises(ChainIdMismatchError, match="serves chain id 31337, config says 1"):
+        await RpcClient([anvil_base.http_url], 1, timeout_s=2).connect()
+    with pytest.raises(NoEndpointAvailableError):
+        await RpcClient([dead], 31337, timeout_s=2).connect()
