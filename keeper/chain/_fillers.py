@@ -16,8 +16,8 @@ import msgspec
 
 from keeper.chain._nonce import NonceLane
 from keeper.chain._rpc import JsonRpc, RpcError
-from keeper.core.fees import FeePolicy, Fees, TxUrgency, initial_fees, with_gas_buffer
-from keeper.core.gas import GasState
+from keeper.core.fees import GWEI, FeePolicy, Fees, TxUrgency, initial_fees, with_gas_buffer
+from keeper.core.gas import GasState, plain_gas_state
 
 
 class TxRequest(msgspec.Struct, kw_only=True):
@@ -197,22 +197,21 @@ async def fill_transaction(fillers: Sequence[Filler], rpc: JsonRpc, tx: TxReques
     return tx
 
 
+async def fetch_tip(rpc: JsonRpc, fallback: int = GWEI) -> int:
+    """The node's suggested priority fee, or `fallback` if it has no such method."""
+    try:
+        return int(await rpc.request("eth_maxPriorityFeePerGas", []), 16)
+    except RpcError:
+        return fallback
+
+
 async def fetch_gas_state(rpc: JsonRpc) -> GasState:
-    """A one-off gas state from the pending block, for senders that run before the oracle's first head."""
+    """A one-off gas state from the pending block, for senders that run before the oracle's first head.
+
+    The pending block's base fee is what the next block charges (and honours anvil's
+    `anvil_setNextBlockBaseFeePerGas`, which the EIP-1559 rule applied to the latest block would miss).
+    """
     block = await rpc.request("eth_getBlockByNumber", ["pending", False])
     base_fee = int(block.get("baseFeePerGas", "0x0"), 16) if isinstance(block, dict) else 0
-    try:
-        tip = int(await rpc.request("eth_maxPriorityFeePerGas", []), 16)
-    except RpcError:
-        tip = 10**9
     number = int(block["number"], 16) if isinstance(block, dict) and block.get("number") else 0
-    return GasState(
-        block_number=number,
-        base_fee=base_fee,
-        next_base_fee=base_fee,
-        priority_fee=max(tip, 1),
-        ewma_base_fee=float(base_fee),
-        level=1.0,
-        trend=0.0,
-        spike=False,
-    )
+    return plain_gas_state(number, base_fee, base_fee, await fetch_tip(rpc))

@@ -53,9 +53,7 @@ from keeper.core.fees import (
     FeePolicy,
     Fees,
     TxUrgency,
-    cancel_fees,
     initial_fees,
-    replacement_fees,
 )
 from keeper.core.gas import GasState
 
@@ -100,7 +98,7 @@ class TxManager:
         self._fillers: list[Filler] = [
             ChainIdFiller(chain_id),
             GasLimitFiller(lambda: self._policy),
-            FeeFiller(self._current_gas_state, lambda: self._policy),
+            FeeFiller(self.gas_state_now, lambda: self._policy),
             NonceFiller(self._nonce_lane),
         ]
 
@@ -260,12 +258,12 @@ class TxManager:
                 await self._rpc.request("eth_getTransactionCount", [lane.signer.address, "pending"]), 16
             )
             lane.nonces.sync(max(count, handle.nonce + 1))
-            await self._renonce(lane, handle)
+            self._renonce(lane, handle)
             return
         if kind is SendErrorKind.FEE_TOO_LOW and handle.reprices < _MAX_REPRICE_ON_FEE_TOO_LOW:
             handle.reprices += 1
             fresh = initial_fees(await fetch_gas_state(self._rpc), self._policy, handle.urgency)
-            await self._resign(lane, handle, fresh)
+            self.resign(lane, handle, fresh)
             return
         if kind is SendErrorKind.NONCE_TOO_HIGH:
             handle.move(TxStatus.DROPPED, error.message)  # the loop re-broadcasts lower nonces first
@@ -275,7 +273,7 @@ class TxManager:
         lane.nonces.release(handle.nonce)
         log.warning("%r rejected: %s", handle, error.message)
 
-    async def _renonce(self, lane: Lane, handle: TxHandle) -> None:
+    def _renonce(self, lane: Lane, handle: TxHandle) -> None:
         lane.live.pop(handle.nonce, None)
         request = handle.request
         request.nonce = lane.nonces.allocate()
@@ -284,7 +282,8 @@ class TxManager:
         handle.attempts.clear()
         self._queue(lane, handle, self._sign(lane, request))
 
-    async def _resign(self, lane: Lane, handle: TxHandle, fees: Fees, *, cancel: bool = False) -> None:
+    def resign(self, lane: Lane, handle: TxHandle, fees: Fees, *, cancel: bool = False) -> None:
+        """Queue a same-nonce attempt at `fees` (a cancel is a zero-value self-send)."""
         request = handle.request
         if cancel:
             request = TxRequest(sender=lane.signer.address, to=lane.signer.address, chain_id=request.chain_id,
@@ -296,10 +295,6 @@ class TxManager:
         self._queue(lane, handle, self._sign(lane, request, cancel=cancel))
 
     # ---------------------------------------------------------------- the loop
-    def _current_gas_state(self) -> GasState | None:
-        # The oracle's view when there is one; else what this manager saw at its last head.
-        return self._gas_state() or self.own_gas_state
-
     def _nonce_lane(self, address: str) -> NonceLane:
         return self._lanes[address.lower()].nonces
 
@@ -348,19 +343,8 @@ class TxManager:
         return self._mined
 
     def gas_state_now(self) -> GasState | None:
-        return self._current_gas_state()
-
-    def fresh_fees(self, urgency: TxUrgency, state: GasState) -> Fees:
-        return initial_fees(state, self._policy, urgency)
-
-    def cancel_fees(self, last: Fees) -> Fees | None:
-        return cancel_fees(last, self._policy)
-
-    def replacement_fees(self, last: Fees, fresh: Fees) -> Fees | None:
-        return replacement_fees(last, fresh, self._policy)
-
-    async def resign(self, lane: Lane, handle: TxHandle, fees: Fees, *, cancel: bool = False) -> None:
-        await self._resign(lane, handle, fees, cancel=cancel)
+        """The oracle's view when there is one; else what this manager saw at its last head."""
+        return self._gas_state() or self.own_gas_state
 
     def rebroadcast(self, lane: Lane, handle: TxHandle) -> None:
         """Send the latest attempt's exact bytes again (same hash: safe however often)."""

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from keeper.chain._fillers import TxRequest, fetch_gas_state
+from keeper.chain._fillers import TxRequest, fetch_gas_state, fetch_tip
 from keeper.chain._heads_codec import MalformedMessageError
 from keeper.chain._nonce import LaneState
 from keeper.chain._rpc import RpcError
 from keeper.chain._tx_state import Receipt, TxHandle, TxStatus
-from keeper.core.fees import SELF_SEND_GAS, TxUrgency
-from keeper.core.gas import GasState, next_base_fee
+from keeper.core.fees import GWEI, SELF_SEND_GAS, TxUrgency, cancel_fees, initial_fees, replacement_fees
+from keeper.core.gas import next_base_fee, plain_gas_state
 
 if TYPE_CHECKING:
     from keeper.chain._tx_lanes import Lane
@@ -112,21 +112,9 @@ async def follow_blocks(m: TxManager) -> None:
 async def _refresh_gas_state(m: TxManager, number: int, block: _Block) -> None:
     """A plain gas state from the head itself, for managers that run without a gas oracle."""
     base_fee = int(block.baseFeePerGas, 16)
-    try:
-        tip = int(await m.rpc.request("eth_maxPriorityFeePerGas", []), 16)
-    except RpcError:
-        tip = m.own_gas_state.priority_fee if m.own_gas_state else 10**9
     nxt = next_base_fee(base_fee, int(block.gasUsed, 16), int(block.gasLimit, 16))
-    m.own_gas_state = GasState(
-        block_number=number,
-        base_fee=base_fee,
-        next_base_fee=nxt,
-        priority_fee=max(tip, 1),
-        ewma_base_fee=float(base_fee),
-        level=1.0,
-        trend=0.0,
-        spike=False,
-    )
+    tip = await fetch_tip(m.rpc, m.own_gas_state.priority_fee if m.own_gas_state else GWEI)
+    m.own_gas_state = plain_gas_state(number, base_fee, nxt, tip)
 
 
 async def _rewind(m: TxManager, top: int) -> None:
@@ -236,18 +224,18 @@ async def _escalate(m: TxManager, lane: Lane, handle: TxHandle) -> None:
         handle.move(TxStatus.DROPPED, "no longer in the node's pool")
     state = m.gas_state_now() or await fetch_gas_state(m.rpc)
     if handle.cancel_requested or last.is_cancel:
-        fees = m.cancel_fees(last.fees)
+        fees = cancel_fees(last.fees, policy)
         cancel = True
     else:
-        fees = m.replacement_fees(last.fees, m.fresh_fees(handle.urgency, state))
+        fees = replacement_fees(last.fees, initial_fees(state, policy, handle.urgency), policy)
         cancel = False
         if fees is None and policy.at_cap == "cancel":
-            fees = m.cancel_fees(last.fees)
+            fees = cancel_fees(last.fees, policy)
             cancel = True
             log.warning("%r: at the gas cap; cancelling it with a same-nonce self-send", handle)
     if fees is not None:
         m.replacements += 1
-        await m.resign(lane, handle, fees, cancel=cancel)
+        m.resign(lane, handle, fees, cancel=cancel)
         return
     # At the cap and told to wait: keep the last attempt alive, look again after another interval.
     handle.next_check_at = now + policy.replace_after_s
@@ -260,7 +248,7 @@ async def _fill_holes(m: TxManager, lane: Lane) -> None:
         if not any(n > hole for n in lane.live) or not lane.nonces.take_hole(hole):
             continue
         state = m.gas_state_now() or await fetch_gas_state(m.rpc)
-        fees = m.fresh_fees(TxUrgency.NORMAL, state)
+        fees = initial_fees(state, m.policy, TxUrgency.NORMAL)
         request = TxRequest(
             sender=lane.signer.address,
             to=lane.signer.address,

@@ -74,6 +74,20 @@ class GasState(msgspec.Struct, frozen=True):
         return self.cost_wei(gas) / WEI_PER_ETH * native_price_quote
 
 
+def plain_gas_state(block_number: int, base_fee: int, next_fee: int, priority_fee: int) -> GasState:
+    """A gas state from one block alone (no history: level 1, no trend), for senders without an oracle."""
+    return GasState(
+        block_number=block_number,
+        base_fee=base_fee,
+        next_base_fee=next_fee,
+        priority_fee=max(priority_fee, 1),
+        ewma_base_fee=float(base_fee),
+        level=1.0,
+        trend=0.0,
+        spike=False,
+    )
+
+
 class GasSpikeDetector:
     """Flags gas spikes from the level of the next base fee against its EWMA and from its trend.
 
