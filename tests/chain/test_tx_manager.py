@@ -21,6 +21,7 @@ from keeper.chain import (
 )
 from keeper.core.fees import FeePolicy, TxUrgency, bump
 from keeper.devchain import AnvilNode, AnvilOptions
+from tests.fee_policies import fee_policy
 
 pytestmark = pytest.mark.chain
 
@@ -30,17 +31,8 @@ DONE = {TxStatus.MINED, TxStatus.CONFIRMED}
 
 
 def policy(**overrides: object) -> FeePolicy:
-    fields: dict[str, object] = {
-        "cap_wei": 200 * GWEI,
-        "bump_bps": 1250,
-        "replace_after_s": 0.3,
-        "confirmations": 1,
-        "gas_limit_buffer_bps": 2000,
-        "cancel_tip_multiplier_bps": 15000,
-        "at_cap": "wait",
-    }
-    fields.update(overrides)
-    return FeePolicy(**fields)  # type: ignore[arg-type]
+    # Quick replacements and a roomy cap: the anvil tests steer base fees by hand.
+    return fee_policy(**{"cap_wei": 200 * GWEI, "replace_after_s": 0.3, **overrides})
 
 
 def signer(index: int) -> Signer:

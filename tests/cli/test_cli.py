@@ -40,6 +40,19 @@ def test_run_with_bad_config_exits_2(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines()[-1] == f"{bad}: chain.name: expected str, got int 1"
 
 
+def start_local_keeper(tmp_path: Path) -> tuple[str, Path, Path, subprocess.Popen[bytes]]:
+    """`keeper run` on local.toml with 0.2 s blocks; returns (config text, its path, log path, process)."""
+    config = (
+        (REPO / "chain_config" / "local.toml").read_text().replace("block_time_s = 1.0", "block_time_s = 0.2")
+    )
+    path = tmp_path / "local.toml"
+    path.write_text(config)
+    log_path = tmp_path / "keeper.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(keeper("run", "--config", str(path)), stdout=log, stderr=subprocess.STDOUT)
+    return config, path, log_path, proc
+
+
 def pid_gone(pid: int, timeout_s: float = 5.0) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -58,14 +71,7 @@ def pid_gone(pid: int, timeout_s: float = 5.0) -> bool:
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_run_local_logs_blocks_and_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
-    config = (
-        (REPO / "chain_config" / "local.toml").read_text().replace("block_time_s = 1.0", "block_time_s = 0.2")
-    )
-    path = tmp_path / "local.toml"
-    path.write_text(config)
-    log_path = tmp_path / "keeper.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(keeper("run", "--config", str(path)), stdout=log, stderr=subprocess.STDOUT)
+    _, _, log_path, proc = start_local_keeper(tmp_path)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len(re.findall(r"block \d+ ", log_path.read_text())) < 3:
@@ -100,14 +106,7 @@ def wait_for_log(proc: subprocess.Popen[bytes], log_path: Path, pattern: str, ti
 @pytest.mark.chain
 @pytest.mark.slow
 def test_run_reloads_gas_policy_and_rotates_keys_without_restart(tmp_path: Path) -> None:
-    original = (
-        (REPO / "chain_config" / "local.toml").read_text().replace("block_time_s = 1.0", "block_time_s = 0.2")
-    )
-    path = tmp_path / "local.toml"
-    path.write_text(original)
-    log_path = tmp_path / "keeper.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(keeper("run", "--config", str(path)), stdout=log, stderr=subprocess.STDOUT)
+    original, path, log_path, proc = start_local_keeper(tmp_path)
     try:
         wait_for_log(proc, log_path, r"block \d+ ")
         # An edit of the file is applied within a second, without a signal.

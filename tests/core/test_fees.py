@@ -18,22 +18,13 @@ from keeper.core.fees import (
     replacement_fees,
     with_gas_buffer,
 )
+from tests.fee_policies import fee_policy
 
 GWEI = 10**9
 
 
 def policy(**overrides: object) -> FeePolicy:
-    fields: dict[str, object] = {
-        "cap_wei": 100 * GWEI,
-        "bump_bps": 1250,
-        "replace_after_s": 1.0,
-        "confirmations": 1,
-        "gas_limit_buffer_bps": 2000,
-        "cancel_tip_multiplier_bps": 15000,
-        "at_cap": "wait",
-    }
-    fields.update(overrides)
-    return FeePolicy(**fields)  # type: ignore[arg-type]
+    return fee_policy(**overrides)
 
 
 def state(next_base_fee: int, tip: int) -> GasState:
