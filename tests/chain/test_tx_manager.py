@@ -139,6 +139,8 @@ async def test_at_the_cap_it_waits_and_a_policy_reload_unsticks_it(manual: Anvil
         manager.set_policy(policy(cap_wei=100 * GWEI))
         await eventually(lambda: len(handle.attempts) > attempts_at_cap)
         assert loop.time() - reloaded_at < 1.0
+        # Mine only once the node holds an attempt above the base fee (the writer may still be sending).
+        await eventually(lambda: manual.rpc.request("txpool_status", [])["pending"] == "0x1")
         manual.rpc.mine(1)
         await until(handle, DONE)
     assert_escalation_rules(handle, 100 * GWEI)
