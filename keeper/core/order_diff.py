@@ -56,6 +56,7 @@ class Replace(msgspec.Struct, frozen=True, kw_only=True, tag="replace"):
     price: Decimal  # the new price and size
     size: Decimal
     level: int
+    new_order_id: str | None = None  # the client id the replacement rests under, once assigned
 
 
 class Place(msgspec.Struct, frozen=True, kw_only=True, tag="place"):
@@ -63,6 +64,7 @@ class Place(msgspec.Struct, frozen=True, kw_only=True, tag="place"):
     price: Decimal
     size: Decimal
     level: int
+    order_id: str | None = None  # client id, assigned by the maker after the diff
 
 
 Action = Keep | Cancel | Replace | Place

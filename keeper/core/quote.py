@@ -148,6 +148,7 @@ class QuoteParams(msgspec.Struct, frozen=True, kw_only=True):
     max_funding_shift: float = 0.002  # |funding shift of r| ≤ this·s
     oracle_weight: float = 0.0  # fair price = (1 − w)·micro/mid + w·oracle
     fixed_half_spread_bps: float = 10.0  # FixedSpreadQuoter only
+    soft_position: float | None = None  # KeeperQuoter: sizes that add to |q| taper to 0 here
 
     def __post_init__(self) -> None:
         if self.tick <= 0 or self.lot <= 0:
@@ -366,6 +367,22 @@ def size_multiplier(sigma: float, tau_s: float, gas_level: float, params: QuoteP
     return settle / (1.0 + params.gas_size_sensitivity * max(0.0, gas_level - 1.0))
 
 
+def inventory_taper(sizes: tuple[float, float], q: float, soft: float | None) -> tuple[float, float]:
+    """The side that adds to |q| shrinks linearly to 0 at the soft limit, and a full fill never crosses it.
+
+    Bid (adds to a long): `min(Q_b·(1 − q/L), L − q)` for q > 0; the ask mirrors it. The side that
+    reduces is untouched: shrink size before anything else (the desk's first fail-safe).
+    """
+    if soft is None or soft <= 0:
+        return sizes
+    bid, ask = sizes
+    if q >= 0:
+        bid = max(0.0, min(bid * (1.0 - q / soft), soft - q))
+    if q <= 0:
+        ask = max(0.0, min(ask * (1.0 + q / soft), soft + q))
+    return bid, ask
+
+
 def requote_threshold(cost_quote: float, size: float | Decimal) -> float:
     """The price move whose value on `size` equals the cost of requoting it (inf for size 0)."""
     s = float(size)
@@ -439,13 +456,17 @@ class KeeperQuoter:
         shift *= expected_snapshots(snapshot.time_to_funding_s, snapshot.funding_interval_s, horizon)
         cap = p.max_funding_shift * s
         shift = min(max(shift, -cap), cap)
-        r = s - q * omega + shift
         adverse = p.adverse_selection_mult * sigma_price * math.sqrt(self.settlement.tau_s)
         half = c1 + omega / 2.0 + adverse + p.maker_fee_rate * s
         half = max(half, 0.0)
+        skew = omega
+        if p.soft_position is not None and p.soft_position > 0:
+            # GLFT's ω assumes unbounded inventory; at the soft limit the reducing quote sits at fair.
+            skew = max(omega, half / p.soft_position)
+        r = s - q * skew + shift
 
         mult = size_multiplier(snapshot.sigma, self.settlement.tau_s, gas.level, p)
-        sizes = _eta_sizes(p.order_size * mult, inventory, p)
+        sizes = inventory_taper(_eta_sizes(p.order_size * mult, inventory, p), q, p.soft_position)
         costs = self.settlement.op_costs(gas)
         bids, asks = _both_sides(
             snapshot, inventory, p, anchor=r, half_spread=half, sizes=sizes, costs=costs, fair=s
