@@ -64,8 +64,9 @@ def to_decimal(x: float) -> Decimal:
 
 
 class HedgeParams(msgspec.Struct, frozen=True, kw_only=True):
-    """Laddered partial hedge: past `trigger · max_position`, take back toward `target · trigger · max_position`
-    in IOC slices of at most `slice_size`, one slice per `interval_s` (the book refills in between)."""
+    """Laddered partial hedge: past `trigger · max_position`, take back toward
+    `target · trigger · max_position` in IOC slices of at most `slice_size`, one slice per `interval_s`
+    (the book refills in between)."""
 
     trigger: float = 0.5
     target: float = 0.5
@@ -103,6 +104,9 @@ class MakerParams(msgspec.Struct, frozen=True, kw_only=True):
     funding_unwind: FundingUnwindParams | None = None
     vol_half_life_s: float = 300.0
     initial_sigma: float = 1e-4  # relative per √s until the estimate has data
+    # Decide at once, off the timer, when the mid has moved this far since the last decision (None: timer
+    # only); such a decision's actions are urgent (they outbid the arbitrageurs racing for stale quotes).
+    jump_trigger_bps: float | None = None
 
 
 class MarketView(msgspec.Struct, frozen=True, kw_only=True):
@@ -140,6 +144,7 @@ class MakerDecision(msgspec.Struct, frozen=True, kw_only=True):
     quotes: QuoteSet | None = None
     state: TradingState = TradingState.HALTED
     denied: int = 0  # quote orders the risk gate refused this step
+    urgent: bool = False  # a reaction to a jump: send at cancel priority
 
     @property
     def empty(self) -> bool:
@@ -168,6 +173,7 @@ class MarketMaker:
         self._last_hedge_s = -math.inf
         self._unwind_slices: list[tuple[float, Decimal]] = []  # (send at, signed size)
         self._planned_snapshot_s: float | None = None
+        self._last_decision_mid: float | None = None
 
     # Feeds from the venue
 
@@ -185,10 +191,18 @@ class MarketMaker:
 
     # The decision
 
+    def wants_to_react(self, mid: float) -> bool:
+        """True when the mid has jumped past `jump_trigger_bps` since the last decision."""
+        trigger = self.params.jump_trigger_bps
+        last = self._last_decision_mid
+        return trigger is not None and last is not None and abs(mid / last - 1.0) * 10_000.0 >= trigger
+
     def decide(
         self, view: MarketView, live: Sequence[LiveOrder], position: float, equity: float
     ) -> MakerDecision:
         p = self.params
+        urgent = self.wants_to_react(view.mid)
+        self._last_decision_mid = view.mid
         account = self._account(view, position, equity)
         md_s = view.now_s if view.market_data_s is None else view.market_data_s
         oracle_s = view.now_s if view.oracle_s is None else view.oracle_s
@@ -216,15 +230,22 @@ class MarketMaker:
             quotes = _reducing_only(quotes, position)
 
         tolerance = view.mid * p.refresh_tolerance_bps / 10_000.0
+        size_tolerance = p.size_tolerance
         if p.cost_aware_requote:
+            # A move is worth fill_ratio·Q·|Δp| in expectation, a size change fill_ratio·|ΔQ|·δ: requote
+            # only when that pays for the requote.
             cost = settlement.op_costs(view.gas).requote
-            tolerance = max(tolerance, requote_threshold(cost, p.quote.order_size))
+            fill = p.quote.fill_ratio
+            size = max((float(q.size) for q in quotes.all()), default=p.quote.order_size)
+            tolerance = max(tolerance, requote_threshold(cost, size) / fill)
+            if cost > 0 and quotes.half_spread > 0 and size > 0:
+                size_tolerance = max(size_tolerance, min(1e6, cost / (fill * quotes.half_spread * size)))
         diff = diff_orders(
             live,
             quotes,
             _price_tolerance(tolerance, p.quote.tick),
             max_batch=10_000,
-            size_tolerance=to_decimal(p.size_tolerance),
+            size_tolerance=to_decimal(size_tolerance),
             supports_replace=settlement.supports_replace,
         )
         actions, denied = self._gate_actions(diff.wire_actions, account, view)
@@ -235,6 +256,7 @@ class MarketMaker:
             quotes=quotes,
             state=state,
             denied=denied,
+            urgent=urgent,
         )
 
     # Pieces

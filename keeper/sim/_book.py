@@ -21,9 +21,7 @@ class SimOrder:
 
     __slots__ = ("order_id", "price", "price_dec", "queue", "remaining", "side")
 
-    def __init__(
-        self, order_id: str, side: int, price_dec: Decimal, size: float, queue: float
-    ) -> None:
+    def __init__(self, order_id: str, side: int, price_dec: Decimal, size: float, queue: float) -> None:
         self.order_id = order_id
         self.side = side
         self.price_dec = price_dec

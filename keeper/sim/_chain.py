@@ -40,7 +40,7 @@ class ChainModel:
         self.blocks = blocks
         self.policy = FeePolicy(
             cap_wei=int(chain.fee_cap_gwei * GWEI),
-            bump_bps=int(round(chain.bump_pct * 100)),
+            bump_bps=round(chain.bump_pct * 100),
             replace_after_s=chain.replace_after_s,
             confirmations=1,
             gas_limit_buffer_bps=0,
@@ -53,7 +53,7 @@ class ChainModel:
         self.state: GasState = self.observe(0)
 
     def observe(self, b: int) -> GasState:
-        """The gas oracle after block b: next base fee from its fullness, tip at the median of recent blocks."""
+        """The gas oracle after block b: next base fee from its fullness, tip at the recent median."""
         blocks = self.blocks
         self._tips.append(blocks.typical_tip[b])
         tips = sorted(self._tips)
@@ -83,7 +83,7 @@ class ChainModel:
         return included
 
     def escalate(self, now_s: float) -> None:
-        """Same-nonce replacements for attempts pending longer than replace_after_s (None at the cap: wait)."""
+        """Same-nonce replacements for attempts pending over replace_after_s (at the cap: wait)."""
         for tx in self.pending:
             if now_s - tx.attempt_s < self.policy.replace_after_s:
                 continue
@@ -93,6 +93,11 @@ class ChainModel:
                 tx.fees = bumped
                 tx.attempt_s = now_s
                 tx.attempts += 1
+
+    def arbitrage_tip(self, b: int) -> int:
+        """What an arbitrageur racing for a stale quote tips in block b: above a full block's auction,
+        otherwise the network's typical tip of that block."""
+        return max(self.blocks.typical_tip[b], self.blocks.clearing_tip[b])
 
     def quote_cost(self, wei: int) -> float:
         return wei / WEI_PER_NATIVE * self.chain.native_price_quote

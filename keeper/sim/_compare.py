@@ -36,7 +36,9 @@ def compare(
     rows: list[CompareRow] = []
     for scenario in scenarios:
         for seed in seeds:
-            results = {name: simulate(scenario, name, seed).summary for name in strategies}
+            results: dict[str, SimSummary] = {
+                name: simulate(scenario, name, seed).summary for name in strategies
+            }
             used = scenario.seed if seed is None else seed
             rows.append(CompareRow(scenario=scenario.name, seed=used, results=results))
     return rows

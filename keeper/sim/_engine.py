@@ -77,11 +77,10 @@ class Simulation:
         data_lag = round(s.venue.data_latency_ms / 1000.0 / self.dt)
         funding_every = round(s.funding.interval_s / self.dt)
         observe_every = max(1, round(0.5 / self.dt))
-        on_chain = blocks is not None
         for i in range(n + 1):
             m = mid[i]
             now = i * self.dt
-            if on_chain:
+            if blocks is not None:
                 if i == next_block:
                     self._block(bi, m, now)
                     # Takers that arrived since the last block trade now, against the updated book.
@@ -106,25 +105,41 @@ class Simulation:
             seen = mid[max(0, i - data_lag)]
             if i % observe_every == 0:
                 self.maker.observe_mid(seen, now)
-            if i % decide_every == 0 and not self._in_flight():
+            due = i % decide_every == 0 or self.maker.wants_to_react(seen)
+            if due and not self._in_flight():
                 self._decide(seen, now, max(0, i - data_lag) * self.dt)
             if i % record_every == 0:
-                rec.sample(now, m, self.position, self.cash + self.position * m, self._quoted_half_bps(m),
-                           self._gas_gwei(), self._funding_rate(now))
+                rec.sample(
+                    t=now,
+                    mid=m,
+                    position=self.position,
+                    equity=self.cash + self.position * m,
+                    half_spread_bps=self._quoted_half_bps(m),
+                    base_fee_gwei=self._gas_gwei(),
+                    funding_rate=self._funding_rate(now),
+                )
         return rec.result(self.cash + self.position * mid[n], self.position)
 
     # Venue events
 
     def _block(self, b: int, m: float, now: float) -> None:
         assert self.chain is not None
-        if self.book.orders:
-            self._fills(self.book.arbitrage(m, self._arb))
-        for tx, wei in self.chain.include(b):
+        included = self.chain.include(b)
+        # Arbitrageurs bid the network's typical tip; our transactions that outbid them land first.
+        arb_tip = self.chain.arbitrage_tip(b)
+        ahead = 0
+        while ahead < len(included) and included[ahead][0].fees.max_priority_fee_per_gas > arb_tip:
+            ahead += 1
+        for k, (tx, wei) in enumerate(included):
+            if k == ahead and self.book.orders:
+                self._fills(self.book.arbitrage(m, self._arb))
             cost = self.chain.quote_cost(wei)
             self.cash -= cost
             self.rec.gas(cost, now - tx.sent_s)
             self._tau_ewma += 0.1 * ((now - tx.sent_s) - self._tau_ewma)
             self._apply(tx.payload, m, now)
+        if ahead == len(included) and self.book.orders:
+            self._fills(self.book.arbitrage(m, self._arb))
         self.chain.observe(b)
         self.chain.escalate(now)
 
@@ -177,8 +192,10 @@ class Simulation:
             self.rec.count("post_only_rejects")
             return
         inside = p > m * (1.0 - self._h) if sign > 0 else p < m * (1.0 + self._h)
-        queue = 0.0 if inside or self.s.venue.queue_ahead_mean <= 0 else float(
-            self.rng.exponential(self.s.venue.queue_ahead_mean)
+        queue = (
+            0.0
+            if inside or self.s.venue.queue_ahead_mean <= 0
+            else float(self.rng.exponential(self.s.venue.queue_ahead_mean))
         )
         self.book.add(SimOrder(order_id, sign, price, float(size), queue))
 
@@ -270,7 +287,7 @@ class Simulation:
             lat = self.s.venue.latency_ms / 1000.0
             jitter = self.s.venue.latency_jitter_ms / 1000.0
             delay = lat + (float(self.rng.exponential(jitter)) if jitter > 0 else 0.0)
-            due = int(math.ceil((now + delay) / self.dt))
+            due = math.ceil((now + delay) / self.dt)
             flat = tuple(a for b in batches for a in b)
             self._api_queue.append((due, (flat, takes)))
             self.rec.count("api_requests", len(batches) + len(takes))
@@ -282,7 +299,7 @@ class Simulation:
         for actions, tks in payloads:
             gas = c.tx_gas + sum(gas_of[type(a)] for a in actions) + c.take_gas * len(tks)
             cancel_only = bool(actions) and all(isinstance(a, Cancel) for a in actions)
-            urgency = TxUrgency.CANCEL if cancel_only else TxUrgency.NORMAL
+            urgency = TxUrgency.CANCEL if cancel_only or decision.urgent else TxUrgency.NORMAL
             self.chain.send((actions, tks), gas, urgency, now)
             self.rec.count("txs")
 

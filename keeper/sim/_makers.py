@@ -61,7 +61,10 @@ def maker_params(s: Scenario, name: QuoterName) -> MakerParams:
     )
     keeper = name == "keeper"
     hedge = HedgeParams(
-        trigger=k.hedge_trigger, target=k.hedge_target, slice_size=k.hedge_slice, interval_s=k.hedge_interval_s
+        trigger=k.hedge_trigger,
+        target=k.hedge_target,
+        slice_size=k.hedge_slice,
+        interval_s=k.hedge_interval_s,
     )
     impact = s.market.impact_bps_per_unit
     unwind = FundingUnwindParams(
@@ -84,6 +87,7 @@ def maker_params(s: Scenario, name: QuoterName) -> MakerParams:
         funding_unwind=unwind if keeper and k.funding_unwind else None,
         vol_half_life_s=st.vol_half_life_s,
         initial_sigma=s.market.vol_daily_pct / 100.0 / 86_400.0**0.5,
+        jump_trigger_bps=k.jump_trigger_bps if keeper else None,
     )
 
 

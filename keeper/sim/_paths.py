@@ -10,10 +10,12 @@ strategies of a comparison face the very same market) and lets numpy do the bulk
   (facts §5.1), with size ~ Exp(mean = size_mean).
 - Funding: a per-interval rate, a random walk of `noise_bps` around `rate_bps`, whose sign flips at each
   `flips_at_s` (the prediction changes at the flip, the payment at the snapshot after it).
-- Blocks (chain venue): utilisation per block (normal, or the congestion window's), EIP-1559 base fee from
-  it (`keeper.core.gas.next_base_fee`), gas spikes multiply the base fee of the block at `at_s`; a full
-  block clears only tips above a lognormal draw around the window's tip; the tip the gas oracle reads
-  is the network's typical tip of that block.
+- Blocks (chain venue): the base fee follows EIP-1559 (`keeper.core.gas.next_base_fee`) from each block's
+  fullness; demand fills blocks while the fee is under its current level (`base_fee_gwei`, a congestion
+  window's, or × a spike's multiplier) and empties them above it, plus noise. A spike jumps the fee at
+  its first block and holds it for its duration. Inside a congestion window the block is oversubscribed:
+  a tx needs a tip above a lognormal draw around the window's tip; the tip the gas oracle reads is the
+  network's typical tip of that block.
 """
 
 from __future__ import annotations
@@ -118,37 +120,52 @@ def _taker_orders(s: Scenario, rng: np.random.Generator) -> TakerOrders:
 
 def _funding_rates(s: Scenario, rng: np.random.Generator) -> list[float]:
     f = s.funding
-    intervals = int(math.ceil(s.duration_s / f.interval_s)) + 1
+    intervals = math.ceil(s.duration_s / f.interval_s) + 1
     walk = np.cumsum(rng.normal(0.0, f.noise_bps, intervals)) if f.noise_bps > 0 else np.zeros(intervals)
-    return ((f.rate_bps + walk) / 10_000.0).tolist()
+    rates: list[float] = ((f.rate_bps + walk) / 10_000.0).tolist()
+    return rates
 
 
 def _blocks(s: Scenario, rng: np.random.Generator) -> Blocks:
     c = s.chain
     steps_per_block = max(1, round(c.block_time_s / s.dt_s))
+    block_s = steps_per_block * s.dt_s
     count = s.steps // steps_per_block + 1
-    utilization = np.clip(rng.normal(c.utilization_mean, c.utilization_std, count), 0.0, 1.0)
-    typical = c.tip_gwei * GWEI * rng.lognormal(0.0, c.tip_spread, count)
+    times = np.arange(count) * block_s
+    noise = rng.normal(0.0, c.utilization_std, count)
+    tip_noise = rng.lognormal(0.0, c.tip_spread, count)
+    clearing_noise = rng.lognormal(0.0, c.tip_spread, count)
+    # The base-fee level demand settles at, and the tip a full block's auction clears at, per block.
+    target = np.full(count, c.base_fee_gwei * GWEI)
+    tip_level = np.full(count, c.tip_gwei * GWEI)
     clearing = np.zeros(count)
-    noise = rng.lognormal(0.0, c.tip_spread, count)
-    times = np.arange(count) * steps_per_block * s.dt_s
     for w in c.congestion:
         inside = (times >= w.start_s) & (times < w.start_s + w.duration_s)
-        utilization[inside] = w.utilization
-        typical[inside] = w.tip_gwei * GWEI * noise[inside]
-        if w.utilization >= 0.999:
-            # A full block: the auction's marginal tip, around the window's level.
-            clearing[inside] = w.tip_gwei * GWEI * rng.lognormal(0.0, c.tip_spread, int(inside.sum()))
-    spike_at = {min(count - 1, int(sp.at_s / (steps_per_block * s.dt_s))): sp.multiplier for sp in c.spikes}
+        target[inside] = w.base_fee_gwei * GWEI
+        tip_level[inside] = w.tip_gwei * GWEI
+        clearing[inside] = w.tip_gwei * GWEI * clearing_noise[inside]
+    jumps: dict[int, float] = {}
+    for sp in c.spikes:
+        inside = (times >= sp.start_s) & (times < sp.start_s + sp.duration_s)
+        target[inside] *= sp.multiplier
+        first = int(np.argmax(inside)) if inside.any() else None
+        if first is not None:
+            jumps[first] = sp.multiplier
+    typical = tip_level * tip_noise
     base: list[int] = []
     used: list[int] = []
     fee = int(c.base_fee_gwei * GWEI)
     floor = int(c.min_base_fee_gwei * GWEI)
+    step_log = math.log(1.125)
     for b in range(count):
-        if b in spike_at:
-            fee = int(fee * spike_at[b])
+        if b in jumps:
+            fee = int(fee * jumps[b])  # a spike lands in one block, as after a sudden burst of demand
         base.append(fee)
-        gas = int(utilization[b] * c.gas_limit)
+        # EIP-1559: fullness moves the fee ≤ 12.5 % a block; demand fills blocks while the fee is under
+        # its level and leaves them emptier above it, plus noise.
+        pull = max(-1.0, min(1.0, math.log(target[b] / max(fee, 1)) / step_log))
+        utilization = min(1.0, max(0.0, 0.5 + 0.5 * pull + float(noise[b])))
+        gas = int(utilization * c.gas_limit)
         used.append(gas)
         fee = max(floor, next_base_fee(fee, gas, c.gas_limit))
     return Blocks(

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 
@@ -125,6 +126,7 @@ class Recorder:
 
     def sample(
         self,
+        *,
         t: float,
         mid: float,
         position: float,
@@ -148,7 +150,7 @@ class Recorder:
         s = self.scenario
         self.max_abs = max(self.max_abs, abs(final_position))
         per_minute = max(1, round(60.0 / s.record_every_s))
-        marks = self.pnl[::per_minute] + [final_equity - self.start_equity]
+        marks = [*self.pnl[::per_minute], final_equity - self.start_equity]
         c = self.counts
         summary = SimSummary(
             scenario=s.name,
@@ -194,7 +196,7 @@ class Recorder:
 
 def sharpe(marks: list[float]) -> float:
     """Annualised Sharpe of one-minute equity changes (marks one minute apart)."""
-    diffs = [b - a for a, b in zip(marks, marks[1:], strict=False)]
+    diffs = [b - a for a, b in itertools.pairwise(marks)]
     if len(diffs) < 2:
         return 0.0
     mean = sum(diffs) / len(diffs)

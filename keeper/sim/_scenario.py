@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
 import msgspec
@@ -68,12 +69,11 @@ class Window(_Section, frozen=True, kw_only=True):
 
 
 class CongestionWindow(Window, frozen=True, kw_only=True):
-    utilization: Fraction = 1.0
+    base_fee_gwei: PositiveFloat = 1.0
     tip_gwei: NonNegativeFloat = 2.0
 
 
-class GasSpike(_Section, frozen=True, kw_only=True):
-    at_s: NonNegativeFloat
+class GasSpike(Window, frozen=True, kw_only=True):
     multiplier: PositiveFloat
 
 
@@ -82,7 +82,6 @@ class ChainSection(_Section, frozen=True, kw_only=True):
     gas_limit: Annotated[int, msgspec.Meta(gt=0)] = 30_000_000
     base_fee_gwei: PositiveFloat = 0.05
     min_base_fee_gwei: PositiveFloat = 0.001
-    utilization_mean: Fraction = 0.5
     utilization_std: NonNegativeFloat = 0.1
     tip_gwei: NonNegativeFloat = 0.01
     tip_spread: NonNegativeFloat = 0.3
@@ -126,6 +125,7 @@ class KeeperSection(_Section, frozen=True, kw_only=True):
     hedge_target: Annotated[float, msgspec.Meta(ge=0, lt=1)] = 0.5
     hedge_slice: PositiveFloat = 1.0
     hedge_interval_s: NonNegativeFloat = 2.0
+    jump_trigger_bps: PositiveFloat = 5.0
     funding_unwind: bool = True
     plan_window_s: PositiveFloat = 300.0
 
@@ -167,7 +167,7 @@ class Scenario(_Section, frozen=True, kw_only=True):
 
     @property
     def steps(self) -> int:
-        return int(math.ceil(self.duration_s * 1000.0 / self.step_ms))
+        return math.ceil(self.duration_s * 1000.0 / self.step_ms)
 
     @property
     def dt_s(self) -> float:
@@ -189,8 +189,6 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
 
 
 def _check(s: Scenario, source: str) -> None:
-    from decimal import Decimal, InvalidOperation
-
     for field in ("tick", "lot"):
         value = getattr(s.market, field)
         try:
