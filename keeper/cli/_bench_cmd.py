@@ -7,12 +7,13 @@ import json
 import platform
 from collections.abc import Callable
 
-from keeper.bench import hl_signing, mempool, tx_throughput
+from keeper.bench import hl_signing, mempool, sim_speed, tx_throughput
 
 GOAL_SINGLE_US = 45.0
 GOAL_TX_PER_S = 300.0
 GOAL_DECODED_PER_S = 5000.0
-SECTIONS = ("signing", "mempool", "tx")
+GOAL_SIM_DAY_S = 30.0
+SECTIONS = ("signing", "mempool", "tx", "sim")
 
 
 def bench(args: argparse.Namespace) -> int:
@@ -21,6 +22,7 @@ def bench(args: argparse.Namespace) -> int:
         "signing": lambda: hl_signing.run_bench(args.iterations),
         "mempool": mempool.run_bench,
         "tx": tx_throughput.run_bench,
+        "sim": sim_speed.run_bench,
     }
     figures: dict[str, float] = {}
     for name in chosen:
@@ -41,6 +43,8 @@ def bench(args: argparse.Namespace) -> int:
         _mempool_table(figures)
     if "tx" in chosen:
         _tx_table(figures)
+    if "sim" in chosen:
+        _sim_table(figures)
     return 0
 
 
@@ -84,3 +88,16 @@ def _tx_table(figures: dict[str, float]) -> None:
     print(f"keeper / web3.py: {figures['tx_over_web3']:.1f}x")
     met = figures["tx_per_s"] >= GOAL_TX_PER_S
     print(f"goal: >= {GOAL_TX_PER_S:g} tx/s sustained: {_verdict(met)}")
+
+
+def _sim_table(figures: dict[str, float]) -> None:
+    from keeper.app.sim_report import format_comparison_table  # noqa: PLC0415 (loads matplotlib)
+
+    print(f"\nSimulator: one day of one market at 100 ms steps ({figures['sim_day_steps']:,.0f} steps)")
+    print(f"keeper strategy: {figures['sim_day_s']:.1f} s ({figures['sim_day_us_per_step']:.1f} µs/step, "
+          f"{figures['sim_day_fills']:,.0f} fills)")  # fmt: skip
+    print(
+        f"goal: a simulated day in < {GOAL_SIM_DAY_S:g} s: {_verdict(figures['sim_day_s'] < GOAL_SIM_DAY_S)}"
+    )
+    print("\nStrategy comparison over the shipped scenarios (their own seeds):")
+    print(format_comparison_table(sim_speed.run_comparison()))

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from keeper._version import __version__
-from keeper.cli import _bench_cmd, _config_cmd, _deploy_cmd, _hl_cmd, _keys_cmd, _run_cmd
+from keeper.cli import _bench_cmd, _config_cmd, _deploy_cmd, _hl_cmd, _keys_cmd, _run_cmd, _sim_cmd
 
 DEFAULT_CONFIG = "chain_config/local.toml"
 
@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--iterations", type=int, default=5000, help="signing iterations per measured case")
     bench.add_argument("--only", choices=_bench_cmd.SECTIONS, help="run one section (default: all)")
     bench.set_defaults(handler=_bench_cmd.bench)
+
+    _sim_cmd.add_parser(commands)
 
     version = commands.add_parser("version", help="print the keeper version")
     version.set_defaults(handler=lambda _args: _print_version())
