@@ -42,6 +42,9 @@ FORBIDDEN: dict[str, set[str]] = {
     "keeper.chain": ORCHESTRATION,
     "keeper.adapters": ORCHESTRATION,
     "keeper.config": IO_LAYERS,
+    # The simulator and the local venue engine are pure too (numpy randomness is seeded and passed in).
+    "keeper.sim": IO_LIBRARIES | IO_LAYERS,
+    "keeper.localvenue": IO_LIBRARIES | IO_LAYERS,
 }
 
 
