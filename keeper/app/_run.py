@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
+
 from keeper.adapters.dex import DexPendingDecoder, PendingOracleUpdate
 from keeper.app._deploy import Deployment, deploy, load_deployment
 from keeper.app._reload import ConfigReloader, Prepare
@@ -31,6 +33,7 @@ from keeper.chain import (
     load_signer,
 )
 from keeper.config import ConfigError, KeeperConfig, resolve_path
+from keeper.core.risk import RiskGate, RiskLimits, limits_from_mapping
 from keeper.devchain import AnvilNode, AnvilOptions
 
 log = logging.getLogger("keeper.run")
@@ -100,7 +103,12 @@ async def run_keeper(
             if deployment is not None:
                 DexPendingDecoder(deployment.exchange, deployment.oracle).attach(mempool)
             mempool.subscribe(_log_pending)
-            reloader = ConfigReloader(config_path, config, _reload_preparer(manager, oracle, config_dir))
+            # The gate every order of the quoting loop passes; `[risk]` (the kill flag above all) applies at
+            # run time through the reloader.
+            gate = RiskGate(risk_limits(config))
+            reloader = ConfigReloader(
+                config_path, config, _reload_preparer(manager, oracle, gate, config_dir)
+            )
             watcher = HeadWatcher(
                 rpc,
                 ws_urls[0] if ws_urls else None,
@@ -165,7 +173,11 @@ def config_addresses(config: KeeperConfig, config_dir: Path) -> list[str]:
     return addresses
 
 
-def _reload_preparer(manager: TxManager, oracle: GasOracle, config_dir: Path) -> Prepare:
+def risk_limits(config: KeeperConfig) -> RiskLimits:
+    return limits_from_mapping(msgspec.structs.asdict(config.risk))
+
+
+def _reload_preparer(manager: TxManager, oracle: GasOracle, gate: RiskGate, config_dir: Path) -> Prepare:
     def prepare(old: KeeperConfig, new: KeeperConfig) -> Callable[[], None]:
         signer: Signer | None = None
         rotated = new.keys.active != old.keys.active or (
@@ -177,8 +189,17 @@ def _reload_preparer(manager: TxManager, oracle: GasOracle, config_dir: Path) ->
             except KeyLoadError as exc:
                 raise ConfigError("(reload)", f"keys.accounts.{new.keys.active}", str(exc)) from None
         policy = fee_policy(new.gas_policy) if new.gas_policy != old.gas_policy else None
+        limits = risk_limits(new) if new.risk != old.risk else None
 
         def apply() -> None:
+            if limits is not None:
+                gate.set_limits(limits)
+                if limits.kill:
+                    log.warning(
+                        "risk.kill is set: trading halted, every order is denied and quotes cancelled"
+                    )
+                else:
+                    log.info("risk limits updated; kill flag clear")
             if policy is not None:
                 manager.set_policy(policy)
                 oracle.set_priority_percentile(new.gas_policy.priority_percentile)

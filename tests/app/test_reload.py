@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from keeper.app._reload import ConfigReloader
+from keeper.app._run import _reload_preparer, risk_limits
 from keeper.chain import fee_policy
 from keeper.config import ConfigError, GasPolicyConfig, KeeperConfig, load_config
+from keeper.core.risk import AccountState, DenialReason, Denied, OrderIntent, RiskGate, TradingState
+from keeper.core.types import Side
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -96,3 +100,27 @@ def test_fee_policy_from_config_is_integer_and_rounds_the_bump_up() -> None:
     assert policy.cancel_tip_multiplier_bps == 15000
     assert fee_policy(GasPolicyConfig(max_fee_gwei=1, bump_pct=12.51)).bump_bps == 1251
     assert fee_policy(GasPolicyConfig(max_fee_gwei=1, bump_pct=12.504)).bump_bps == 1251
+
+
+class _Manager:
+    def set_policy(self, policy: object) -> None:
+        raise AssertionError("the gas policy did not change")
+
+    def set_active_signer(self, signer: object) -> None:
+        raise AssertionError("the key did not change")
+
+
+def test_kill_flag_flipped_in_the_file_halts_the_risk_gate_at_once(config_file: Path) -> None:
+    running = load_config(config_file)
+    gate = RiskGate(risk_limits(running))
+    text = config_file.read_text()
+    assert "kill = false" in text
+    config_file.write_text(text.replace("kill = false", "kill = true"))
+    prepare = _reload_preparer(_Manager(), None, gate, config_file.parent)  # type: ignore[arg-type]
+    prepare(running, load_config(config_file))()
+    assert gate.limits.kill
+    assert gate.state is TradingState.HALTED and gate.cancel_all_required
+    intent = OrderIntent(order_id="x", market="ETH", side=Side.BUY, size=Decimal(1), price=Decimal(3000))
+    verdict = gate.check(intent, AccountState(equity=Decimal(10_000), high_water_mark=Decimal(10_000)))
+    assert isinstance(verdict, Denied)
+    assert verdict.reason is DenialReason.KILL_SWITCH
