@@ -119,7 +119,8 @@ def test_kill_flag_flipped_in_the_file_halts_the_risk_gate_at_once(config_file: 
     prepare = _reload_preparer(_Manager(), None, gate, config_file.parent)  # type: ignore[arg-type]
     prepare(running, load_config(config_file))()
     assert gate.limits.kill
-    assert gate.state is TradingState.HALTED and gate.cancel_all_required
+    assert gate.state is TradingState.HALTED
+    assert gate.cancel_all_required
     intent = OrderIntent(order_id="x", market="ETH", side=Side.BUY, size=Decimal(1), price=Decimal(3000))
     verdict = gate.check(intent, AccountState(equity=Decimal(10_000), high_water_mark=Decimal(10_000)))
     assert isinstance(verdict, Denied)
