@@ -87,7 +87,8 @@ async def test_concurrent_sends_get_consecutive_nonces_and_all_mine(chain: Anvil
     start = chain.rpc.nonce(key.address)
     async with (
         RpcClient([chain.http_url], chain_id=31337) as client,
-        TxManager(client, 31337, policy()) as manager,
+        # No replacement deadline within the test: a slow machine must not turn this into an RBF test.
+        TxManager(client, 31337, policy(replace_after_s=120.0)) as manager,
     ):
         manager.set_active_signer(key)
         handles = await asyncio.gather(*(manager.submit(SINK, value=i + 1) for i in range(200)))

@@ -120,7 +120,7 @@ def _check_count(n_items: int) -> None:
         raise ValueError(f"n_items must be a positive int, got {n_items!r}")
 
 
-def _open(raw: Body) -> msgspec.Raw | Rejected | Unknown:
+def _unwrap_body(raw: Body) -> msgspec.Raw | Rejected | Unknown:
     """The ``response`` of an ok envelope, or the outcome every item of the action shares."""
     try:
         envelope = _ENVELOPE.decode(raw)
@@ -139,7 +139,7 @@ def _open(raw: Body) -> msgspec.Raw | Rejected | Unknown:
 
 def _statuses(raw: Body, expected_type: str, n_items: int) -> list[msgspec.Raw] | Rejected | Unknown:
     """The per-item raw statuses, or the outcome every item shares."""
-    response = _open(raw)
+    response = _unwrap_body(raw)
     if not isinstance(response, msgspec.Raw):
         return response
     try:
@@ -224,7 +224,7 @@ def decode_cancel_response(raw: Body, n_cancels: int) -> tuple[CancelOutcome, ..
 
 def decode_default_response(raw: Body) -> DefaultOutcome:
     """Outcome of an action answered with ``{"type": "default"}`` (leverage, scheduleCancel, noop...)."""
-    response = _open(raw)
+    response = _unwrap_body(raw)
     if not isinstance(response, msgspec.Raw):
         return response
     try:
