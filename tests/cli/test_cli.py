@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from keeper import __version__
+from tests.dev_keys import anvil_dev_key
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -134,4 +135,4 @@ def test_run_reloads_gas_policy_and_rotates_keys_without_restart(tmp_path: Path)
             proc.kill()
             proc.wait()
     text = log_path.read_text()
-    assert "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"[2:] not in text  # dev key #1
+    assert anvil_dev_key(1)[2:] not in text

@@ -13,6 +13,7 @@ from eth_account import Account
 
 from keeper.cli import main
 from keeper.config import ConfigError, KeystoreKey, load_config, parse_config
+from tests.dev_keys import anvil_dev_key
 
 REPO = Path(__file__).resolve().parents[2]
 LOCAL = REPO / "chain_config" / "local.toml"
@@ -80,7 +81,7 @@ def test_config_structs_are_frozen(config_dir: Path) -> None:
         config.chain.chain_id = 1  # type: ignore[misc]
 
 
-ANVIL_KEY = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+ANVIL_KEY = anvil_dev_key(0)[2:]
 
 BAD_CONFIGS = [
     pytest.param(

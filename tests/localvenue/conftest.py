@@ -20,13 +20,10 @@ from keeper.codecs.hyperliquid import (
     sign_user_signed_action,
 )
 from keeper.localvenue import AssetConfig, FeeConfig, LocalVenue, LocalVenueConfig
+from tests.dev_keys import anvil_dev_key
 
 # anvil dev keys 0..4
-KEY_A = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-KEY_B = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-KEY_C = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
-KEY_AGENT1 = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
-KEY_AGENT2 = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"
+KEY_A, KEY_B, KEY_C, KEY_AGENT1, KEY_AGENT2 = (anvil_dev_key(i) for i in range(5))
 T0 = 1_700_000_000_000  # 2023-11-14 22:13:20 UTC, a multiple of the 5 s sample period
 ETH, DOGE = 0, 1
 ADDRESS_A = PrivateKeySigner(KEY_A).address

@@ -17,12 +17,10 @@ from keeper.adapters.hyperliquid import (
 )
 from keeper.codecs.hyperliquid import OrderAction, OrderWire, PrivateKeySigner, limit_order, order_action
 from keeper.localvenue import AssetConfig, LocalVenueConfig
+from tests.dev_keys import anvil_dev_key
 
 # anvil dev keys 0..2 (funded on the venue) and 3..4 (agents / strangers)
-KEY_A = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-KEY_B = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-KEY_C = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
-KEY_STRANGER = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
+KEY_A, KEY_B, KEY_C, KEY_STRANGER = (anvil_dev_key(i) for i in range(4))
 ALICE = PrivateKeySigner(KEY_A)
 BOB = PrivateKeySigner(KEY_B)
 CAROL = PrivateKeySigner(KEY_C)
