@@ -19,7 +19,7 @@ from keeper.localvenue._config import (
 from keeper.localvenue._engine import ExchangeResponse, LocalVenue
 from keeper.localvenue._events import WsEvent, WsSubscription
 from keeper.localvenue._info import InfoResponse
-from keeper.localvenue._ratelimit import RateLimiter, exchange_weight, info_weight
+from keeper.localvenue._ratelimit import RateLimiter, exchange_request_weight, info_request_weight
 from keeper.localvenue._wire import BadRequest
 
 __all__ = [
@@ -37,6 +37,6 @@ __all__ = [
     "RateLimiter",
     "WsEvent",
     "WsSubscription",
-    "exchange_weight",
-    "info_weight",
+    "exchange_request_weight",
+    "info_request_weight",
 ]

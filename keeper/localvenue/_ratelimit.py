@@ -11,47 +11,40 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from keeper.codecs.hyperliquid.rate_limits import (
+    IP_WEIGHT_PER_MINUTE,
+    exchange_weight,
+    info_extra_weight,
+    info_weight,
+)
+
 MINUTE_MS = 60_000
-DEFAULT_WEIGHT_PER_MINUTE = 1200
-_LIGHT_INFO = frozenset(
-    {"l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState", "exchangeStatus"}
-)
-_PER_ITEM_INFO = frozenset(
-    {
-        "userFills",
-        "userFillsByTime",
-        "fundingHistory",
-        "userFunding",
-        "historicalOrders",
-        "userNonFundingLedgerUpdates",
-    }
-)
+DEFAULT_WEIGHT_PER_MINUTE = IP_WEIGHT_PER_MINUTE
 _BATCH_KEYS = ("orders", "cancels", "modifies")
 _PRUNE_ABOVE = 10_000
 
 
-def info_weight(body: object, response: Any = None) -> int:
-    """Weight of one ``/info`` request (pass the response to charge the per-item part)."""
+def info_request_weight(body: object, response: Any = None) -> int:
+    """Weight of one ``/info`` request (pass the response to charge the per-item part), by the codec's
+    weight table: the server charges exactly what a well-behaved client budgets for."""
     info_type = body.get("type") if isinstance(body, Mapping) else None
-    if info_type in _LIGHT_INFO:
-        return 2
-    if info_type == "userRole":
-        return 60
-    weight = 20
-    if info_type in _PER_ITEM_INFO and isinstance(response, list):
-        weight += len(response) // 20
+    if not isinstance(info_type, str):
+        return info_weight("")
+    weight = info_weight(info_type)
+    if isinstance(response, list):
+        weight += info_extra_weight(info_type, len(response))
     return weight
 
 
-def exchange_weight(body: object) -> int:
+def exchange_request_weight(body: object) -> int:
     """Weight of one ``/exchange`` request: ``1 + floor(batch_length / 40)``."""
     action = body.get("action") if isinstance(body, Mapping) else None
     if isinstance(action, Mapping):
         for key in _BATCH_KEYS:
             batch = action.get(key)
             if isinstance(batch, list):
-                return 1 + len(batch) // 40
-    return 1
+                return exchange_weight(len(batch))
+    return exchange_weight(0)
 
 
 class RateLimiter:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from keeper.localvenue import RateLimiter, exchange_weight, info_weight
+from keeper.localvenue import RateLimiter, exchange_request_weight, info_request_weight
 
 
 @pytest.mark.parametrize(
@@ -22,15 +22,15 @@ from keeper.localvenue import RateLimiter, exchange_weight, info_weight
     ],
 )
 def test_info_weight(body: object, response: object, weight: int) -> None:
-    assert info_weight(body, response) == weight
+    assert info_request_weight(body, response) == weight
 
 
 def test_exchange_weight() -> None:
-    assert exchange_weight({"action": {"type": "order", "orders": [{}] * 39}}) == 1
-    assert exchange_weight({"action": {"type": "order", "orders": [{}] * 80}}) == 3
-    assert exchange_weight({"action": {"type": "cancel", "cancels": [{}] * 40}}) == 2
-    assert exchange_weight({"action": {"type": "noop"}}) == 1
-    assert exchange_weight(None) == 1
+    assert exchange_request_weight({"action": {"type": "order", "orders": [{}] * 39}}) == 1
+    assert exchange_request_weight({"action": {"type": "order", "orders": [{}] * 80}}) == 3
+    assert exchange_request_weight({"action": {"type": "cancel", "cancels": [{}] * 40}}) == 2
+    assert exchange_request_weight({"action": {"type": "noop"}}) == 1
+    assert exchange_request_weight(None) == 1
 
 
 def test_bucket_refills_one_weight_per_50_ms() -> None:

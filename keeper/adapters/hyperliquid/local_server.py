@@ -31,8 +31,8 @@ from keeper.localvenue import (
     LocalVenueConfig,
     RateLimiter,
     WsEvent,
-    exchange_weight,
-    info_weight,
+    exchange_request_weight,
+    info_request_weight,
 )
 
 _log = logging.getLogger(__name__)
@@ -253,13 +253,13 @@ class LocalVenueServer:
         if isinstance(body, BadRequest):
             return body
         now = self.clock.now_ms()
-        weight = info_weight(body)
+        weight = info_request_weight(body)
         if not self.limiter.charge(ip, weight, now):
             return BadRequest(TOO_MANY_REQUESTS, status=429)
         reply = self.engine.handle_info(body, now)
         if not isinstance(reply, BadRequest):
             # Per-item weight is only known after answering; the venue counts it either way.
-            self.limiter.charge(ip, info_weight(body, reply) - weight, now)
+            self.limiter.charge(ip, info_request_weight(body, reply) - weight, now)
         self.flush()
         return reply
 
@@ -267,7 +267,7 @@ class LocalVenueServer:
         if isinstance(body, BadRequest):
             return body
         now = self.clock.now_ms()
-        if not self.limiter.charge(ip, exchange_weight(body), now):
+        if not self.limiter.charge(ip, exchange_request_weight(body), now):
             return BadRequest(TOO_MANY_REQUESTS, status=429)
         reply = self.engine.handle_exchange(body, now)
         self.flush()
