@@ -195,7 +195,7 @@ class Quoter(Protocol):
 # Rounding and ladders, shared by every quoter
 
 
-def _dec(x: float) -> Decimal:
+def to_decimal(x: float) -> Decimal:
     # repr is the shortest string that round-trips, so 100.01 becomes Decimal("100.01"), not its binary tail.
     return Decimal(repr(x))
 
@@ -203,14 +203,14 @@ def _dec(x: float) -> Decimal:
 def round_price(price: float, tick: Decimal, side: Side) -> Decimal:
     """Bids round down and asks up to the tick: rounding never narrows the spread."""
     rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
-    return (_dec(price) / tick).to_integral_value(rounding=rounding) * tick
+    return (to_decimal(price) / tick).to_integral_value(rounding=rounding) * tick
 
 
 def round_size(size: float, lot: Decimal) -> Decimal:
     """Sizes round down to the lot (never more than the model asked for); negatives become 0."""
     if not math.isfinite(size) or size <= 0:
         return Decimal(0)
-    return (_dec(size) / lot).to_integral_value(rounding=ROUND_FLOOR) * lot
+    return (to_decimal(size) / lot).to_integral_value(rounding=ROUND_FLOOR) * lot
 
 
 def _level_sizes(base: float, cap: Decimal, params: QuoteParams) -> list[Decimal]:
@@ -289,7 +289,7 @@ def _both_sides(
 ) -> tuple[tuple[Quote, ...], tuple[Quote, ...]]:
     """Bid and ask ladders; a full fill of either never takes |position| past max_position."""
     # In Decimal: 10 − 9.8 is 0.19999999999999929 in floats, which would round a lot away.
-    limit, position = _dec(params.max_position), _dec(inventory.position)
+    limit, position = to_decimal(params.max_position), to_decimal(inventory.position)
     room = (limit - position, limit + position)
 
     def ladder(i: int, side: Side) -> tuple[Quote, ...]:
@@ -409,7 +409,7 @@ def should_requote(
     move = abs(float(desired.price - live.price))
     if move > 0 and move >= requote_threshold(cost, max(live.size, desired.size)):
         return True
-    return abs(desired.size - live.size) > _dec(size_tolerance) * live.size
+    return abs(desired.size - live.size) > to_decimal(size_tolerance) * live.size
 
 
 def _fair_price(snapshot: MarketSnapshot, params: QuoteParams) -> float:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 import msgspec
 
@@ -44,6 +44,9 @@ from keeper.core.quote import (
     SettlementModel,
     make_quoter,
     requote_threshold,
+    round_price,
+    round_size,
+    to_decimal,
 )
 from keeper.core.risk import (
     AccountState,
@@ -57,10 +60,6 @@ from keeper.core.risk import (
 from keeper.core.types import Side
 
 ZERO = Decimal(0)
-
-
-def to_decimal(x: float) -> Decimal:
-    return Decimal(repr(x))
 
 
 class HedgeParams(msgspec.Struct, frozen=True, kw_only=True):
@@ -370,8 +369,7 @@ class MarketMaker:
         return takes
 
     def _take(self, view: MarketView, signed_size: float, reason: str) -> TakeOrder | None:
-        lot = self.params.quote.lot
-        size = (to_decimal(abs(signed_size)) / lot).to_integral_value(rounding=ROUND_FLOOR) * lot
+        size = round_size(abs(signed_size), self.params.quote.lot)
         if size <= 0:
             return None
         side = Side.BUY if signed_size > 0 else Side.SELL
@@ -392,7 +390,7 @@ class MarketMaker:
 def _price_tolerance(tolerance: float, tick: Decimal) -> Decimal:
     if not math.isfinite(tolerance):
         return Decimal(10) ** 12  # an infinite requote cost: keep everything that is live
-    return (to_decimal(max(tolerance, 0.0)) / tick).to_integral_value(rounding=ROUND_FLOOR) * tick
+    return round_price(max(tolerance, 0.0), tick, Side.BUY)  # floored to the tick, as a bid is
 
 
 def _reducing_only(quotes: QuoteSet, position: float) -> QuoteSet:

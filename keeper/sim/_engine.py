@@ -16,8 +16,6 @@ import math
 from collections import deque
 from decimal import Decimal
 
-import numpy as np
-
 from keeper.core.fees import TxUrgency
 from keeper.core.order_diff import Cancel, LiveOrder, Place, Replace, WireAction
 from keeper.core.quote import GasInput, QuoterName
@@ -325,7 +323,7 @@ class Simulation:
 
     def _quoted_half_bps(self, m: float) -> float:
         bid, ask = self.book.best_bid, self.book.best_ask
-        if bid <= 0 or not np.isfinite(ask):
+        if bid <= 0 or not math.isfinite(ask):
             return math.nan
         return (ask - bid) / 2.0 / m * 10_000.0
 
