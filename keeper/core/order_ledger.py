@@ -1,0 +1,415 @@
+"""The order ledger: every order we sent, its state, our positions; the outcome policy lives here.
+
+Pure. The quoting loop tells the ledger what it sent and what came back (send outcomes, stream events,
+reconciliation snapshots and targeted order queries); the ledger answers which orders may be live (for
+the order diff) and reports each change so the maker's risk gate can follow fills and closes.
+
+Rules (NautilusTrader's outcome policy, docs/concepts/live.md):
+
+- `Rejected` outcomes and `OrderRejected` events are the only way into REJECTED.
+- An `Unknown` outcome makes the order UNKNOWN, and it stays UNKNOWN: it counts as possibly live (the
+  diff may cancel it; the risk gate keeps it in flight) until a stream event, a snapshot or a targeted
+  query settles it. A "not found" query is final only when the venue proves the request can no longer
+  land (`NotFound.final`); then the order is REJECTED with that reason.
+- Reconciliation: fills the stream missed are applied (de-duplicated by trade id); open orders the
+  venue lists are live with the venue's remaining size; open orders we do not know are adopted
+  (external, so the diff cancels or keeps them like any other); an order we think may be live but the
+  venue does not list is queried before any terminal ruling; positions follow the venue where they
+  differ from what the fills gave.
+- A cancel whose outcome is unknown, or that the venue refused because the order is gone, leaves the
+  order PENDING_CANCEL: gone-by-fill and gone-by-cancel look alike, so the fills decide.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from decimal import Decimal
+
+import msgspec
+
+from keeper.core.order_diff import LiveOrder
+from keeper.core.venue import (
+    Canceled,
+    CancelOutcome,
+    Executed,
+    FundingPaid,
+    NotFound,
+    OrderAccepted,
+    OrderCanceled,
+    OrderFilled,
+    OrderRejected,
+    OrderReport,
+    OrderRequest,
+    OrderState,
+    Rejected,
+    Resting,
+    SubmitOutcome,
+    TimeInForce,
+    Unknown,
+    VenueEvent,
+    VenueSnapshot,
+)
+
+ZERO = Decimal(0)
+_LIVE_AT_VENUE = frozenset({OrderState.ACCEPTED, OrderState.PARTIALLY_FILLED})
+
+
+class TrackedOrder(msgspec.Struct, kw_only=True):
+    """One order as the ledger knows it (mutable, owned by the ledger)."""
+
+    request: OrderRequest
+    state: OrderState
+    sent_ms: int
+    updated_ms: int
+    venue_order_id: str | None = None
+    filled: Decimal = ZERO
+    remaining: Decimal = ZERO  # what may still rest: the venue's figure once it reported one
+    reason: str = ""
+    replaced_by: str | None = None
+    cancel_sent_ms: int | None = None
+    external: bool = False  # adopted from a snapshot: not sent by this process
+
+    @property
+    def client_id(self) -> str:
+        return self.request.client_id
+
+
+class OrderChange(msgspec.Struct, frozen=True, kw_only=True):
+    """One change the ledger made: the new state and the size filled by this change (0 if none)."""
+
+    client_id: str
+    state: OrderState
+    filled: Decimal = ZERO
+
+
+class ReconcileResult(msgspec.Struct, frozen=True, kw_only=True):
+    changes: tuple[OrderChange, ...]
+    to_query: tuple[str, ...]  # may be live, not listed open by the venue: ask before ruling
+    adopted: tuple[str, ...]  # open at the venue, unknown to us
+    position_corrections: tuple[tuple[str, Decimal, Decimal], ...]  # (market, ours, venue's)
+    inferred_fills: int = 0
+
+
+class OrderLedger:
+    """Orders and positions of one venue account. Fill ids are remembered (bounded) for de-duplication."""
+
+    def __init__(self, *, fill_memory: int = 10_000) -> None:
+        self._orders: dict[str, TrackedOrder] = {}
+        self._by_venue_id: dict[str, str] = {}
+        self._positions: dict[str, Decimal] = {}
+        self._seen_fills: set[str] = set()
+        self._fill_order: deque[str] = deque()
+        self._fill_memory = fill_memory
+        self.fees_paid = ZERO
+        self.funding_received = ZERO
+        self.unmatched_fills = 0  # fills of orders the ledger never knew (another process, a restart)
+
+    # ---- queries ----
+
+    def get(self, client_id: str) -> TrackedOrder | None:
+        return self._orders.get(client_id)
+
+    def by_venue_id(self, venue_order_id: str) -> TrackedOrder | None:
+        client_id = self._by_venue_id.get(venue_order_id)
+        return None if client_id is None else self._orders.get(client_id)
+
+    def position(self, market: str) -> Decimal:
+        return self._positions.get(market, ZERO)
+
+    def orders(self, states: Iterable[OrderState] | None = None) -> list[TrackedOrder]:
+        wanted = None if states is None else frozenset(states)
+        return [o for o in self._orders.values() if wanted is None or o.state in wanted]
+
+    def live_orders(self, market: str) -> list[LiveOrder]:
+        """Orders that may rest on `market` now, at their remaining size: what the order diff works on.
+        A PENDING_CANCEL order is left out (its cancel is on its way) unless the cancel is stale."""
+        return [
+            LiveOrder(order_id=o.client_id, side=o.request.side, price=o.request.price, size=o.remaining)
+            for o in self._orders.values()
+            if o.request.market == market
+            and o.state.maybe_live
+            and o.state is not OrderState.PENDING_CANCEL
+            and o.remaining > 0
+        ]
+
+    def pending_cancels(self, market: str) -> list[TrackedOrder]:
+        return [
+            o
+            for o in self._orders.values()
+            if o.request.market == market and o.state is OrderState.PENDING_CANCEL
+        ]
+
+    # ---- what we sent ----
+
+    def submitted(self, request: OrderRequest, now_ms: int) -> None:
+        if request.client_id in self._orders:
+            raise ValueError(f"client id {request.client_id!r} already used")
+        self._orders[request.client_id] = TrackedOrder(
+            request=request,
+            state=OrderState.SUBMITTED,
+            sent_ms=now_ms,
+            updated_ms=now_ms,
+            remaining=request.size,
+        )
+
+    def cancel_sent(self, client_id: str, now_ms: int) -> None:
+        order = self._orders[client_id]
+        if not order.state.terminal:
+            order.state = OrderState.PENDING_CANCEL
+            order.cancel_sent_ms = now_ms
+            order.updated_ms = now_ms
+
+    def replace_sent(self, client_id: str, new: OrderRequest, now_ms: int) -> None:
+        self.cancel_sent(client_id, now_ms)
+        self._orders[client_id].replaced_by = new.client_id
+        self.submitted(new, now_ms)
+
+    # ---- what came back ----
+
+    def on_submit_outcome(self, client_id: str, outcome: SubmitOutcome, now_ms: int) -> list[OrderChange]:
+        order = self._orders[client_id]
+        if order.state.terminal or order.state is OrderState.PENDING_CANCEL:
+            # A stream event got here first (a fill, a cancel): it is newer than this reply.
+            if isinstance(outcome, Resting | Executed):
+                self._link(order, outcome.venue_order_id)
+            return []
+        if isinstance(outcome, Resting):
+            self._link(order, outcome.venue_order_id)
+            if order.state in (OrderState.SUBMITTED, OrderState.UNKNOWN):
+                return [self._move(order, OrderState.ACCEPTED, now_ms)]
+            return []
+        if isinstance(outcome, Executed):
+            # The fills themselves arrive as events (they book the position); the reply already settles
+            # the state: all filled, or an IOC whose remainder the venue cancelled, or a partial rest.
+            self._link(order, outcome.venue_order_id)
+            if outcome.filled_size >= order.request.size:
+                return [self._move(order, OrderState.FILLED, now_ms)]
+            if order.request.tif is TimeInForce.IOC:
+                return [self._move(order, OrderState.CANCELED, now_ms, reason="ioc remainder")]
+            order.remaining = min(order.remaining, order.request.size - outcome.filled_size)
+            return [self._move(order, OrderState.PARTIALLY_FILLED, now_ms)]
+        if isinstance(outcome, Rejected):
+            return [self._move(order, OrderState.REJECTED, now_ms, reason=outcome.reason)]
+        assert isinstance(outcome, Unknown)
+        return [self._move(order, OrderState.UNKNOWN, now_ms, reason=outcome.reason)]
+
+    def on_cancel_outcome(self, client_id: str, outcome: CancelOutcome, now_ms: int) -> list[OrderChange]:
+        order = self._orders[client_id]
+        if order.state.terminal:
+            return []
+        if isinstance(outcome, Canceled):
+            return [self._close(order, now_ms, "canceled")]
+        # Rejected ("never placed, already canceled, or filled") or Unknown: the fills decide.
+        order.reason = outcome.reason
+        return []
+
+    def on_replace_outcome(
+        self, client_id: str, new_client_id: str, outcome: SubmitOutcome, now_ms: int
+    ) -> list[OrderChange]:
+        old = self._orders[client_id]
+        changes = self.on_submit_outcome(new_client_id, outcome, now_ms)
+        if isinstance(outcome, Resting | Executed) and not old.state.terminal:
+            changes.append(self._close(old, now_ms, "replaced"))
+        elif isinstance(outcome, Rejected) and old.state is OrderState.PENDING_CANCEL:
+            # The modify did not happen; the old order is as it was (reconciliation corrects it if gone).
+            changes.append(
+                self._move(
+                    old, OrderState.PARTIALLY_FILLED if old.filled > 0 else OrderState.ACCEPTED, now_ms
+                )
+            )
+            old.replaced_by = None
+        return changes
+
+    def on_event(self, event: VenueEvent, now_ms: int) -> list[OrderChange]:
+        if isinstance(event, OrderFilled):
+            return self._fill(event, now_ms)
+        if isinstance(event, OrderAccepted):
+            order = self._find(event.client_id, event.venue_order_id)
+            if order is None:
+                return []
+            self._link(order, event.venue_order_id)
+            if order.state in (OrderState.SUBMITTED, OrderState.UNKNOWN):
+                return [self._move(order, OrderState.ACCEPTED, now_ms)]
+            return []
+        if isinstance(event, OrderCanceled):
+            order = self._find(event.client_id, event.venue_order_id)
+            if order is None or order.state.terminal:
+                return []
+            return [self._close(order, now_ms, event.reason)]
+        if isinstance(event, OrderRejected):
+            order = self._find(event.client_id, event.venue_order_id)
+            if order is None or order.state.terminal:
+                return []
+            return [self._move(order, OrderState.REJECTED, now_ms, reason=event.reason)]
+        if isinstance(event, FundingPaid):
+            self.funding_received += event.amount
+        return []
+
+    # ---- reconciliation ----
+
+    def reconcile(self, snapshot: VenueSnapshot, now_ms: int, *, grace_ms: int = 2_000) -> ReconcileResult:
+        """Bring the ledger in line with the venue's `snapshot`. Orders sent less than `grace_ms` before the
+        snapshot are left alone (the venue may not list them yet)."""
+        changes: list[OrderChange] = []
+        inferred = 0
+        for fill in sorted(snapshot.fills, key=lambda f: f.ts_ms):
+            if fill.trade_id not in self._seen_fills:
+                inferred += 1
+                changes.extend(self._fill(fill, now_ms))
+        listed: set[str] = set()
+        adopted: list[str] = []
+        for report in snapshot.open_orders:
+            order = self._find(report.client_id, report.venue_order_id)
+            if order is None:
+                order = self._adopt(report, now_ms)
+                adopted.append(order.client_id)
+            listed.add(order.client_id)
+            self._link(order, report.venue_order_id)
+            order.remaining = report.size
+            stale_cancel = (
+                order.state is OrderState.PENDING_CANCEL
+                and order.cancel_sent_ms is not None
+                and order.cancel_sent_ms < snapshot.ts_ms - grace_ms
+            )
+            if order.state in (OrderState.SUBMITTED, OrderState.UNKNOWN) or stale_cancel:
+                # Live at the venue: a stale cancel evidently missed, so the diff may cancel it again.
+                state = (
+                    OrderState.PARTIALLY_FILLED if report.size < report.original_size else OrderState.ACCEPTED
+                )
+                changes.append(self._move(order, state, now_ms))
+        to_query = [
+            o.client_id
+            for o in self._orders.values()
+            if not o.state.terminal
+            and o.client_id not in listed
+            and max(o.sent_ms, o.cancel_sent_ms or 0) < snapshot.ts_ms - grace_ms
+        ]
+        corrections: list[tuple[str, Decimal, Decimal]] = []
+        markets = {p.market for p in snapshot.positions} | set(self._positions)
+        for market in sorted(markets):
+            venue_position = snapshot.position(market)
+            ours = self.position(market)
+            if ours != venue_position:
+                corrections.append((market, ours, venue_position))
+                self._positions[market] = venue_position
+        return ReconcileResult(
+            changes=tuple(changes),
+            to_query=tuple(to_query),
+            adopted=tuple(adopted),
+            position_corrections=tuple(corrections),
+            inferred_fills=inferred,
+        )
+
+    def resolve(self, client_id: str, answer: OrderReport | NotFound, now_ms: int) -> list[OrderChange]:
+        """Apply a targeted query's answer to an order the snapshot did not list."""
+        order = self._orders[client_id]
+        if order.state.terminal:
+            return []
+        if isinstance(answer, NotFound):
+            if not answer.final:
+                return []  # the request may still land: stays as it is
+            if order.state in (OrderState.SUBMITTED, OrderState.UNKNOWN):
+                return [self._move(order, OrderState.REJECTED, now_ms, reason="never reached the venue")]
+            return [self._close(order, now_ms, "not found at the venue")]
+        self._link(order, answer.venue_order_id)
+        if answer.state.terminal:
+            filled_at_venue = answer.original_size - answer.size
+            if answer.state is OrderState.FILLED or filled_at_venue >= order.request.size:
+                order.filled = max(order.filled, filled_at_venue)
+                return [self._move(order, OrderState.FILLED, now_ms)]
+            return [self._move(order, answer.state, now_ms, reason="closed at the venue")]
+        order.remaining = answer.size
+        if order.state in (OrderState.SUBMITTED, OrderState.UNKNOWN):
+            return [self._move(order, OrderState.ACCEPTED, now_ms)]
+        return []
+
+    def prune(self, before_ms: int) -> int:
+        """Forget terminal orders last updated before `before_ms` (bounded memory in a long run)."""
+        gone = [o for o in self._orders.values() if o.state.terminal and o.updated_ms < before_ms]
+        for order in gone:
+            del self._orders[order.client_id]
+            if order.venue_order_id is not None:
+                self._by_venue_id.pop(order.venue_order_id, None)
+        return len(gone)
+
+    # ---- internals ----
+
+    def _find(self, client_id: str | None, venue_order_id: str | None) -> TrackedOrder | None:
+        if client_id is not None and client_id in self._orders:
+            return self._orders[client_id]
+        if venue_order_id is not None:
+            return self.by_venue_id(venue_order_id)
+        return None
+
+    def _link(self, order: TrackedOrder, venue_order_id: str) -> None:
+        if order.venue_order_id != venue_order_id:
+            # A modify keeps the client id under a new venue id on some venues: the newest wins.
+            order.venue_order_id = venue_order_id
+            self._by_venue_id[venue_order_id] = order.client_id
+
+    def _move(self, order: TrackedOrder, state: OrderState, now_ms: int, *, reason: str = "") -> OrderChange:
+        order.state = state
+        order.updated_ms = now_ms
+        if reason:
+            order.reason = reason
+        if state.terminal:
+            order.remaining = ZERO
+        return OrderChange(client_id=order.client_id, state=state)
+
+    def _close(self, order: TrackedOrder, now_ms: int, reason: str) -> OrderChange:
+        state = OrderState.FILLED if order.filled >= order.request.size else OrderState.CANCELED
+        return self._move(order, state, now_ms, reason=reason)
+
+    def _adopt(self, report: OrderReport, now_ms: int) -> TrackedOrder:
+        client_id = report.client_id
+        if client_id is None or client_id in self._orders:
+            client_id = f"x{report.venue_order_id}"
+        request = OrderRequest(
+            client_id=client_id,
+            market=report.market,
+            side=report.side,
+            price=report.price,
+            size=report.original_size,
+        )
+        order = TrackedOrder(
+            request=request,
+            state=OrderState.ACCEPTED,
+            sent_ms=report.ts_ms,
+            updated_ms=now_ms,
+            filled=report.original_size - report.size,
+            remaining=report.size,
+            external=True,
+        )
+        self._orders[client_id] = order
+        self._link(order, report.venue_order_id)
+        return order
+
+    def _remember_fill(self, trade_id: str) -> bool:
+        if trade_id in self._seen_fills:
+            return False
+        self._seen_fills.add(trade_id)
+        self._fill_order.append(trade_id)
+        if len(self._fill_order) > self._fill_memory:
+            self._seen_fills.discard(self._fill_order.popleft())
+        return True
+
+    def _fill(self, fill: OrderFilled, now_ms: int) -> list[OrderChange]:
+        if not self._remember_fill(fill.trade_id):
+            return []
+        self._positions[fill.market] = self.position(fill.market) + fill.side.sign * fill.size
+        self.fees_paid += fill.fee
+        order = self._find(fill.client_id, fill.venue_order_id)
+        if order is None:
+            self.unmatched_fills += 1
+            return []
+        self._link(order, fill.venue_order_id)
+        order.filled += fill.size
+        order.remaining = max(ZERO, order.remaining - fill.size)
+        order.updated_ms = now_ms
+        if order.filled >= order.request.size:
+            order.state = OrderState.FILLED
+            order.remaining = ZERO
+        elif order.state in (OrderState.SUBMITTED, OrderState.UNKNOWN, OrderState.ACCEPTED):
+            order.state = OrderState.PARTIALLY_FILLED
+        return [OrderChange(client_id=order.client_id, state=order.state, filled=fill.size)]
