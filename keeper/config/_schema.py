@@ -71,16 +71,36 @@ class ContractsConfig(_Config, frozen=True, kw_only=True):
     collateral: Address | None = None
 
 
+class LocalHyperliquidConfig(_Config, frozen=True, kw_only=True):
+    """The bundled Hyperliquid-compatible venue, served on a leased loopback port (demos and tests).
+
+    One market (the strategy's), seeded synthetic flow so it moves, and the master account funded."""
+
+    start_px: PositiveFloat = 2000.0
+    sz_decimals: Annotated[int, msgspec.Meta(ge=0, le=6)] = 4
+    max_leverage: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+    deposit_usd: PositiveFloat = 1_000_000.0
+    flow: bool = True
+    flow_seed: NonNegativeInt = 0
+
+
 class HyperliquidVenueConfig(_Config, frozen=True, kw_only=True, tag="hyperliquid", tag_field="kind"):
     """An API venue speaking the Hyperliquid signed-action protocol."""
 
-    base_url: HttpUrl
-    ws_url: WsUrl
+    # Required unless local_server is set (the bundled venue supplies its own loopback URLs).
+    base_url: HttpUrl | None = None
+    ws_url: WsUrl | None = None
     is_mainnet: bool = False
     # User streams and reconciliation always use the master address, never an agent's.
     account_address: Address | None = None
-    agent_key: Name | None = None  # an entry of [keys.accounts]
-    local_server: bool = False  # serve the bundled Hyperliquid-compatible venue on loopback
+    # An entry of [keys.accounts]: the master key. It signs when there is no agent and approves the
+    # agent on the local server; its address is the account address when account_address is unset.
+    master_key: Name | None = None
+    agent_key: Name | None = None  # an entry of [keys.accounts]: signs every L1 action when set
+    local_server: LocalHyperliquidConfig | None = None
+    # scheduleCancel kept armed at now + dead_man_s (re-armed every half of it); None: off.
+    dead_man_s: Annotated[float, msgspec.Meta(ge=5)] | None = 30.0
+    request_timeout_s: PositiveFloat = 5.0
     enabled: bool = True
 
 
@@ -158,10 +178,16 @@ class StrategyConfig(_Config, frozen=True, kw_only=True):
 
     order_size: PositiveFloat
     kind: Literal["keeper", "as", "fixed"] = "keeper"
+    # The [venues] entry to quote on and its market; no venue: the keeper runs its chain duties only.
+    venue: Name | None = None
+    market: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9@:/_\-]{1,32}$")] = "ETH"
     levels: Annotated[int, msgspec.Meta(ge=1, le=20)] = 1
-    min_half_spread_bps: NonNegativeFloat = 2.0
-    risk_aversion: PositiveFloat = 0.1
+    fixed_half_spread_bps: PositiveFloat = 10.0  # the "fixed" quoter's half-spread
+    risk_aversion: PositiveFloat = 0.1  # γ of the GLFT / A–S reservation price, per quote currency
+    # |position| limit in base units; None: risk.max_position_notional_usd at the first mid.
+    max_position: PositiveFloat | None = None
     requote_interval_s: PositiveFloat = 1.0
+    reconcile_interval_s: PositiveFloat = 5.0
 
 
 class KeeperConfig(_Config, frozen=True, kw_only=True):

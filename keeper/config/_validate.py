@@ -123,16 +123,47 @@ def _check_venues(config: KeeperConfig, base_dir: Path) -> Problem:
                 return f"{at}.trader_key", f"{venue.trader_key!r} is not one of keys.accounts"
             if not venue.markets:
                 return f"{at}.markets", "at least one market is required"
-        elif isinstance(venue, HyperliquidVenueConfig):
-            if venue.agent_key is not None and venue.agent_key not in config.keys.accounts:
-                return f"{at}.agent_key", f"{venue.agent_key!r} is not one of keys.accounts"
-            if venue.account_address is not None and (
-                problem := _checksum_problem(f"{at}.account_address", venue.account_address)
-            ):
-                return problem
-            if venue.agent_key is not None and venue.account_address is None:
-                # Agents sign, but fills and positions belong to the master: without it nothing reconciles.
-                return f"{at}.account_address", "required when agent_key is set (the master address)"
+        elif isinstance(venue, HyperliquidVenueConfig) and (problem := _check_hyperliquid(config, at, venue)):
+            return problem
+    strategy = config.strategy
+    if strategy.venue is not None:
+        chosen = config.venues.get(strategy.venue)
+        if chosen is None:
+            return "strategy.venue", f"{strategy.venue!r} is not one of venues"
+        if not chosen.enabled:
+            return "strategy.venue", f"venues.{strategy.venue} is disabled"
+        if isinstance(chosen, DexVenueConfig):
+            return (
+                "strategy.venue",
+                "quoting runs on an API venue (the contract venue's adapter is not wired yet)",
+            )
+    return None
+
+
+def _check_hyperliquid(config: KeeperConfig, at: str, venue: HyperliquidVenueConfig) -> Problem:
+    for field in ("master_key", "agent_key"):
+        key = getattr(venue, field)
+        if key is not None and key not in config.keys.accounts:
+            return f"{at}.{field}", f"{key!r} is not one of keys.accounts"
+    if venue.local_server is None:
+        if venue.base_url is None:
+            return f"{at}.base_url", "required unless local_server is set"
+        if venue.ws_url is None:
+            return f"{at}.ws_url", "required unless local_server is set"
+    elif venue.master_key is None:
+        return f"{at}.master_key", "required with local_server (the funded account that approves the agent)"
+    if venue.account_address is not None and (
+        problem := _checksum_problem(f"{at}.account_address", venue.account_address)
+    ):
+        return problem
+    if venue.master_key is None and venue.agent_key is None:
+        return f"{at}.master_key", "set master_key or agent_key (someone must sign)"
+    if venue.agent_key is not None and venue.account_address is None and venue.master_key is None:
+        # Agents sign, but fills and positions belong to the master: without it nothing reconciles.
+        return (
+            f"{at}.account_address",
+            "required when agent_key is set without master_key (the master address)",
+        )
     return None
 
 

@@ -164,8 +164,23 @@ BAD_CONFIGS = [
             '[venues.hl]\nkind = "hyperliquid"\nbase_url = "http://127.0.0.1:1"\n'
             'ws_url = "ws://127.0.0.1:1/ws"\nagent_key = "main"\n\n[strategy]',
         ),
-        "venues.hl.account_address: required when agent_key is set (the master address)",
+        "venues.hl.account_address: required when agent_key is set without master_key (the master address)",
         id="agent-without-master",
+    ),
+    pytest.param(
+        ("[strategy]", '[venues.hl]\nkind = "hyperliquid"\nmaster_key = "main"\n\n[strategy]'),
+        "venues.hl.base_url: required unless local_server is set",
+        id="hyperliquid-without-url",
+    ),
+    pytest.param(
+        ("[strategy]", '[venues.hl]\nkind = "hyperliquid"\nagent_key = "main"\n[venues.hl.local_server]\n\n[strategy]'),
+        "venues.hl.master_key: required with local_server (the funded account that approves the agent)",
+        id="local-server-without-master",
+    ),
+    pytest.param(
+        ("[strategy]", '[strategy]\nvenue = "nowhere"'),
+        "strategy.venue: 'nowhere' is not one of venues",
+        id="strategy-on-unknown-venue",
     ),
     pytest.param(
         ("[strategy]", '[venues.x]\nkind = "cex"\n\n[strategy]'),

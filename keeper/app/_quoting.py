@@ -1,0 +1,447 @@
+"""The live quoting loop: venue events → market state and order ledger → `MarketMaker.decide` → sends.
+
+Venue-agnostic: it speaks the `keeper.core.venue.Venue` interface, so the API venue and the contract
+venue run the same loop, and the decision step is the one the simulator runs.
+
+One cycle (every `requote_interval_s`, or at once when the mid jumps past the maker's trigger):
+
+1. build the `MarketView` from the latest book top and market context (receive times feed the gate's
+   stale-data rule; τ is the venue's observed settlement delay);
+2. `decide` with the ledger's possibly-live orders (UNKNOWN ones included: worst case) and position;
+3. send the decision: each batch's cancels, then replaces, then places, then the IOC takes; every
+   request is in the ledger before it leaves, every outcome goes back into it.
+
+Decisions never overlap (a cycle awaits its sends); events keep flowing in between. Reconciliation runs
+every `reconcile_interval_s` and at once after a stream gap: snapshot → ledger → one targeted query
+per order the venue did not list → equity for the risk gate. Ledger changes feed the gate's in-flight
+book (fills and closes), so the gate never forgets an order the venue may still hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import msgspec
+
+from keeper.core.order_diff import Cancel, Place, Replace, WireAction
+from keeper.core.order_ledger import OrderChange, OrderLedger
+from keeper.core.quote import GasInput
+from keeper.core.strategy import MakerDecision, MarketMaker, MarketView, TakeOrder
+from keeper.core.types import Side
+from keeper.core.venue import (
+    BookTop,
+    CancelRequest,
+    FundingPaid,
+    MarketContext,
+    OrderFilled,
+    OrderRequest,
+    OrderState,
+    Rejected,
+    ReplaceRequest,
+    StreamGap,
+    TimeInForce,
+    Unknown,
+    Venue,
+    VenueEvent,
+)
+
+log = logging.getLogger("keeper.quoting")
+
+
+class QuotingSettings(msgspec.Struct, frozen=True, kw_only=True):
+    market: str
+    requote_interval_s: float = 1.0
+    reconcile_interval_s: float = 5.0
+    reconcile_grace_ms: int = 2_000
+    prune_after_s: float = 600.0  # terminal orders are forgotten after this
+    cancel_on_stop: bool = True
+
+
+@dataclass
+class QuotingStats:
+    """Counters for metrics and the shutdown log line."""
+
+    decisions: int = 0
+    sent: int = 0
+    rejected: int = 0
+    unknown: int = 0
+    denied: int = 0
+    fills: int = 0
+    filled_size: Decimal = Decimal(0)
+    reconciliations: int = 0
+    inferred_fills: int = 0
+    position_corrections: int = 0
+    adopted: int = 0
+    queries: int = 0
+    stream_gaps: int = 0
+    send_errors: int = 0
+    last_state: str = "halted"
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class MarketState:
+    """Latest market data of the quoted market and when we received it (loop clock, seconds)."""
+
+    bid: float | None = None
+    ask: float | None = None
+    book_s: float | None = None
+    mark: float | None = None
+    oracle: float | None = None
+    funding_rate: float = 0.0
+    next_funding_ms: int | None = None
+    context_s: float | None = None
+
+    @property
+    def mid(self) -> float | None:
+        if self.bid is not None and self.ask is not None:
+            return (self.bid + self.ask) / 2.0
+        if self.mark is not None:
+            return self.mark
+        return self.bid if self.bid is not None else self.ask
+
+
+class QuotingLoop:
+    """Runs one `MarketMaker` on one market of one venue until stopped."""
+
+    def __init__(
+        self,
+        venue: Venue,
+        maker: MarketMaker,
+        settings: QuotingSettings,
+        *,
+        now_s: Callable[[], float] = time.time,
+        gas: Callable[[], GasInput] = lambda: GasInput(0.0, 1.0),
+        ledger: OrderLedger | None = None,
+    ) -> None:
+        self.venue = venue
+        self.maker = maker
+        self.settings = settings
+        self.ledger = ledger if ledger is not None else OrderLedger()
+        self.market = MarketState()
+        self.stats = QuotingStats()
+        self._now_s = now_s
+        self._gas = gas
+        self._spec = venue.market(settings.market)
+        self._equity: float | None = None
+        self._equity_mark: float | None = None  # the mark the equity figure was read at
+        self._wake = asyncio.Event()
+        self._reconcile_now = asyncio.Event()
+        self._decide_lock = asyncio.Lock()
+
+    # ---- lifecycle ----
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Reconcile once, then consume events, decide and reconcile until `stop` is set."""
+        await self.reconcile()
+        tasks = {
+            asyncio.create_task(self._consume(), name="quoting-events"),
+            asyncio.create_task(self._decide_loop(), name="quoting-decide"),
+            asyncio.create_task(self._reconcile_loop(), name="quoting-reconcile"),
+        }
+        stopped = asyncio.create_task(stop.wait(), name="quoting-stop")
+        everything: list[asyncio.Task[object]] = [*tasks, stopped]
+        try:
+            await asyncio.wait(everything, return_when=asyncio.FIRST_COMPLETED)
+            for task in tasks:
+                if task.done() and not task.cancelled() and (error := task.exception()) is not None:
+                    raise error
+        finally:
+            for each in everything:
+                each.cancel()
+            for each in everything:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await each
+            if self.settings.cancel_on_stop:
+                await self.cancel_everything()
+
+    async def cancel_everything(self) -> None:
+        """Cancel every order that may rest (ours by id, then the account's by venue listing)."""
+        live = self.ledger.live_orders(self.settings.market)
+        if live:
+            await self._send_cancels([Cancel(order_id=o.order_id, side=o.side) for o in live])
+        try:
+            await self.venue.cancel_all(self.settings.market)
+        except Exception:
+            self.stats.send_errors += 1
+            log.exception("cancel_all on %s failed; orders may still rest", self.venue.name)
+
+    # ---- events ----
+
+    async def _consume(self) -> None:
+        async for event in self.venue.events():
+            self.on_event(event)
+
+    def on_event(self, event: VenueEvent) -> None:
+        now = self._now_s()
+        if isinstance(event, BookTop):
+            if event.market != self.settings.market:
+                return
+            self.market.bid = None if event.bid is None else float(event.bid)
+            self.market.ask = None if event.ask is None else float(event.ask)
+            self.market.book_s = now
+            self._observe_mid(now)
+            return
+        if isinstance(event, MarketContext):
+            if event.market != self.settings.market:
+                return
+            self.market.mark = float(event.mark)
+            self.market.oracle = float(event.oracle)
+            self.market.funding_rate = float(event.funding_rate)
+            self.market.next_funding_ms = event.next_funding_ms
+            self.market.context_s = now
+            return
+        if isinstance(event, StreamGap):
+            self.stats.stream_gaps += 1
+            log.warning("%s stream gap (%s): reconciling", self.venue.name, event.reason)
+            self._reconcile_now.set()
+            return
+        if isinstance(event, OrderFilled):
+            self.stats.fills += 1
+            self.stats.filled_size += event.size
+            log.info(
+                "fill %s %s %s @ %s (%s, fee %s)",
+                event.client_id or event.venue_order_id,
+                event.side.value,
+                event.size,
+                event.price,
+                "maker" if event.maker else "taker",
+                event.fee,
+            )
+        elif isinstance(event, FundingPaid):
+            log.info("funding %s on %s: %s", event.market, event.position, event.amount)
+        self._apply(self.ledger.on_event(event, self._now_ms()))
+
+    def _observe_mid(self, now: float) -> None:
+        mid = self.market.mid
+        if mid is None:
+            return
+        self.maker.observe_mid(mid, now)
+        if self.maker.wants_to_react(mid):
+            self._wake.set()
+
+    def _apply(self, changes: Sequence[OrderChange]) -> None:
+        """Ledger changes → the maker's risk gate (fills shrink in-flight exposure; closes free it)."""
+        for change in changes:
+            if change.filled > 0:
+                self.maker.on_fill(change.client_id, change.filled)
+            if change.state.terminal:
+                self.maker.on_done(change.client_id)
+
+    # ---- decisions ----
+
+    async def _decide_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.requote_interval_s):
+                    await self._wake.wait()
+            self._wake.clear()
+            await self.step()
+
+    def view(self) -> MarketView | None:
+        """The maker's view now, or None until both a book and a context arrived."""
+        mid = self.market.mid
+        if mid is None:
+            return None
+        now = self._now_s()
+        interval = self._spec.funding_interval_s
+        next_ms = self.market.next_funding_ms
+        next_s = (math.floor(now / interval) + 1) * interval if next_ms is None else next_ms / 1000.0
+        return MarketView(
+            now_s=now,
+            mid=mid,
+            best_bid=self.market.bid,
+            best_ask=self.market.ask,
+            oracle_price=self.market.oracle,
+            funding_rate=self.market.funding_rate,
+            time_to_funding_s=max(0.0, next_s - now),
+            funding_interval_s=interval,
+            gas=self._gas(),
+            tau_s=self.venue.settlement_model().tau_s,
+            market_data_s=self.market.book_s,
+            oracle_s=self.market.context_s,
+        )
+
+    async def step(self) -> MakerDecision | None:
+        """One decision and its sends. Returns the decision (None: no market data yet)."""
+        async with self._decide_lock:
+            view = self.view()
+            if view is None:
+                return None
+            self.maker.settlement = self.venue.settlement_model()
+            market = self.settings.market
+            position = float(self.ledger.position(market))
+            decision = self.maker.decide(
+                view, self.ledger.live_orders(market), position, self._equity_now(view)
+            )
+            self.stats.decisions += 1
+            self.stats.denied += decision.denied
+            if decision.state.value != self.stats.last_state:
+                log.warning("trading state %s -> %s", self.stats.last_state, decision.state.value)
+                self.stats.last_state = decision.state.value
+            for batch in decision.batches:
+                await self._send_batch(batch)
+            if decision.takes:
+                await self._send_takes(decision.takes)
+            return decision
+
+    def _equity_now(self, view: MarketView) -> float:
+        """Venue equity from the last snapshot, marked to the current mid (the gate's drawdown input)."""
+        if self._equity is None:
+            return 0.0  # no snapshot yet: the gate sees no equity and stays out of the market
+        move = 0.0 if self._equity_mark is None else view.mid - self._equity_mark
+        return self._equity + float(self.ledger.position(self.settings.market)) * move
+
+    async def _send_batch(self, batch: Sequence[WireAction]) -> None:
+        cancels = [a for a in batch if isinstance(a, Cancel)]
+        replaces = [a for a in batch if isinstance(a, Replace)]
+        places = [a for a in batch if isinstance(a, Place)]
+        if cancels:
+            await self._send_cancels(cancels)
+        if replaces:
+            await self._send_replaces(replaces)
+        if places:
+            requests = [
+                self._request(p.order_id, p.side, p.price, p.size, TimeInForce.POST_ONLY) for p in places
+            ]
+            await self._send_orders(requests)
+
+    def _request(
+        self, client_id: str | None, side: Side, price: Decimal, size: Decimal, tif: TimeInForce
+    ) -> OrderRequest:
+        if client_id is None:
+            raise ValueError("the maker assigns every created order an id")
+        return OrderRequest(
+            client_id=client_id, market=self.settings.market, side=side, price=price, size=size, tif=tif
+        )
+
+    async def _send_orders(self, requests: Sequence[OrderRequest]) -> None:
+        now_ms = self._now_ms()
+        for request in requests:
+            self.ledger.submitted(request, now_ms)
+        self.stats.sent += len(requests)
+        try:
+            outcomes = await self.venue.submit(requests)
+        except Exception as exc:  # an adapter bug, not a venue answer: the orders' fate is unknown
+            self.stats.send_errors += 1
+            log.exception("submit on %s raised", self.venue.name)
+            outcomes = [Unknown(reason=f"adapter error: {exc!r}")] * len(requests)
+        now_ms = self._now_ms()
+        for request, outcome in zip(requests, outcomes, strict=True):
+            self._count(outcome)
+            self._apply(self.ledger.on_submit_outcome(request.client_id, outcome, now_ms))
+
+    async def _send_cancels(self, cancels: Sequence[Cancel]) -> None:
+        now_ms = self._now_ms()
+        requests = []
+        for cancel in cancels:
+            if self.ledger.get(cancel.order_id) is None:
+                continue
+            self.ledger.cancel_sent(cancel.order_id, now_ms)
+            requests.append(CancelRequest(client_id=cancel.order_id, market=self.settings.market))
+        if not requests:
+            return
+        self.stats.sent += len(requests)
+        try:
+            outcomes = await self.venue.cancel(requests)
+        except Exception as exc:
+            self.stats.send_errors += 1
+            log.exception("cancel on %s raised", self.venue.name)
+            outcomes = [Unknown(reason=f"adapter error: {exc!r}")] * len(requests)
+        now_ms = self._now_ms()
+        for request, outcome in zip(requests, outcomes, strict=True):
+            self._apply(self.ledger.on_cancel_outcome(request.client_id, outcome, now_ms))
+
+    async def _send_replaces(self, replaces: Sequence[Replace]) -> None:
+        now_ms = self._now_ms()
+        requests = []
+        for replace in replaces:
+            new = self._request(
+                replace.new_order_id, replace.side, replace.price, replace.size, TimeInForce.POST_ONLY
+            )
+            self.ledger.replace_sent(replace.order_id, new, now_ms)
+            requests.append(ReplaceRequest(client_id=replace.order_id, new=new))
+        self.stats.sent += len(requests)
+        try:
+            outcomes = await self.venue.replace(requests)
+        except Exception as exc:
+            self.stats.send_errors += 1
+            log.exception("replace on %s raised", self.venue.name)
+            outcomes = [Unknown(reason=f"adapter error: {exc!r}")] * len(requests)
+        now_ms = self._now_ms()
+        for request, outcome in zip(requests, outcomes, strict=True):
+            self._count(outcome)
+            self._apply(
+                self.ledger.on_replace_outcome(request.client_id, request.new.client_id, outcome, now_ms)
+            )
+
+    async def _send_takes(self, takes: Sequence[TakeOrder]) -> None:
+        requests = [self._request(t.order_id, t.side, t.limit_price, t.size, TimeInForce.IOC) for t in takes]
+        for take in takes:
+            log.info("%s take: %s %s limit %s", take.reason, take.side.value, take.size, take.limit_price)
+        await self._send_orders(requests)
+
+    def _count(self, outcome: object) -> None:
+        if isinstance(outcome, Rejected):
+            self.stats.rejected += 1
+            self.stats.reasons[outcome.reason] = self.stats.reasons.get(outcome.reason, 0) + 1
+            log.warning("order rejected by %s: %s", self.venue.name, outcome.reason)
+        elif isinstance(outcome, Unknown):
+            self.stats.unknown += 1
+            log.warning(
+                "order outcome unknown on %s (%s): left for reconciliation", self.venue.name, outcome.reason
+            )
+
+    # ---- reconciliation ----
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.reconcile_interval_s):
+                    await self._reconcile_now.wait()
+            self._reconcile_now.clear()
+            try:
+                await self.reconcile()
+            except Exception:
+                # A failed read leaves the ledger as it was (unknowns stay unknown); try again next time.
+                log.exception("reconciliation with %s failed", self.venue.name)
+
+    async def reconcile(self) -> None:
+        snapshot = await self.venue.snapshot()
+        now_ms = self._now_ms()
+        result = self.ledger.reconcile(snapshot, now_ms, grace_ms=self.settings.reconcile_grace_ms)
+        self._apply(result.changes)
+        self.stats.reconciliations += 1
+        self.stats.inferred_fills += result.inferred_fills
+        self.stats.adopted += len(result.adopted)
+        for market, ours, theirs in result.position_corrections:
+            self.stats.position_corrections += 1
+            log.warning("position on %s: ledger %s, venue %s; taking the venue's", market, ours, theirs)
+        if result.adopted:
+            log.warning(
+                "adopted %d open order(s) unknown to this process: %s", len(result.adopted), result.adopted
+            )
+        for client_id in result.to_query:
+            order = self.ledger.get(client_id)
+            if order is None:
+                continue
+            self.stats.queries += 1
+            answer = await self.venue.order_status(client_id, order.request.market)
+            self._apply(self.ledger.resolve(client_id, answer, self._now_ms()))
+        self._equity = float(snapshot.margin.equity)
+        self._equity_mark = self.market.mid
+        self.ledger.prune(now_ms - int(self.settings.prune_after_s * 1000))
+
+    def unresolved(self) -> int:
+        """Orders whose outcome is still unknown (a metric: it should drain to 0 after a reconcile)."""
+        return len(self.ledger.orders([OrderState.UNKNOWN]))
+
+    def _now_ms(self) -> int:
+        return int(self._now_s() * 1000)

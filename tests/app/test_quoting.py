@@ -1,0 +1,306 @@
+"""The live quoting loop against an in-memory venue: sends, outcomes, reconciliation, kill, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from decimal import Decimal
+
+import pytest
+
+from keeper.app._maker_setup import build_maker
+from keeper.app._quoting import QuotingLoop, QuotingSettings
+from keeper.config import load_config
+from keeper.core.quote import SettlementModel
+from keeper.core.risk import RiskLimits
+from keeper.core.types import Side
+from keeper.core.venue import (
+    BookTop,
+    Canceled,
+    CancelOutcome,
+    CancelRequest,
+    MarginReport,
+    MarketContext,
+    MarketSpec,
+    NotFound,
+    OrderFilled,
+    OrderReport,
+    OrderRequest,
+    OrderState,
+    Rejected,
+    ReplaceRequest,
+    Resting,
+    StreamGap,
+    SubmitOutcome,
+    TimeInForce,
+    Unknown,
+    VenueEvent,
+    VenueSnapshot,
+)
+from tests.app.test_reload import REPO
+
+LOCAL = REPO / "chain_config" / "local.toml"
+SPEC = MarketSpec(market="ETH", tick=Decimal("0.1"), lot=Decimal("0.0001"))
+NOW = 1_700_000_000.0
+
+
+class FakeVenue:
+    """Rests every order it is sent unless told to answer Unknown; lists what rests in snapshots."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.resting: dict[str, OrderRequest] = {}
+        self.sent: list[object] = []
+        self.answer_unknown = False
+        self.lost: set[str] = set()  # Unknown outcomes whose order never reached the book
+        self.final_not_found = False
+        self.queue: asyncio.Queue[VenueEvent] = asyncio.Queue()
+        self.position = Decimal(0)
+        self.equity = Decimal(100_000)
+        self.snapshots = 0
+        self.cancel_all_calls = 0
+
+    async def connect(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def market(self, market: str) -> MarketSpec:
+        return SPEC
+
+    def settlement_model(self) -> SettlementModel:
+        return SettlementModel(tau_s=0.2, replace_gas=0, max_batch=20)
+
+    async def submit(self, orders: Sequence[OrderRequest]) -> list[SubmitOutcome]:
+        self.sent.append(("submit", list(orders)))
+        outcomes: list[SubmitOutcome] = []
+        for order in orders:
+            if self.answer_unknown:
+                self.lost.add(order.client_id)
+                outcomes.append(Unknown(reason="timeout"))
+            elif order.tif is TimeInForce.IOC:
+                outcomes.append(Rejected(reason="no liquidity"))
+            else:
+                self.resting[order.client_id] = order
+                outcomes.append(Resting(venue_order_id=f"v-{order.client_id}"))
+        return outcomes
+
+    async def cancel(self, cancels: Sequence[CancelRequest]) -> list[CancelOutcome]:
+        self.sent.append(("cancel", [c.client_id for c in cancels]))
+        outcomes: list[CancelOutcome] = []
+        for cancel in cancels:
+            if self.resting.pop(cancel.client_id, None) is not None:
+                outcomes.append(Canceled())
+            else:
+                outcomes.append(Rejected(reason="Order was never placed, already canceled, or filled."))
+        return outcomes
+
+    async def replace(self, replaces: Sequence[ReplaceRequest]) -> list[SubmitOutcome]:
+        self.sent.append(("replace", [(r.client_id, r.new.client_id) for r in replaces]))
+        outcomes: list[SubmitOutcome] = []
+        for replace in replaces:
+            self.resting.pop(replace.client_id, None)
+            self.resting[replace.new.client_id] = replace.new
+            outcomes.append(Resting(venue_order_id=f"v-{replace.new.client_id}"))
+        return outcomes
+
+    async def cancel_all(self, market: str | None = None) -> None:
+        self.cancel_all_calls += 1
+        self.resting.clear()
+
+    async def events(self) -> AsyncIterator[VenueEvent]:
+        while True:
+            yield await self.queue.get()
+
+    async def snapshot(self) -> VenueSnapshot:
+        self.snapshots += 1
+        reports = tuple(
+            OrderReport(
+                client_id=o.client_id,
+                venue_order_id=f"v-{o.client_id}",
+                market=o.market,
+                side=o.side,
+                price=o.price,
+                size=o.size,
+                original_size=o.size,
+                state=OrderState.ACCEPTED,
+                ts_ms=int(NOW * 1000),
+            )
+            for o in self.resting.values()
+        )
+        return VenueSnapshot(
+            ts_ms=int(clock.now * 1000),
+            open_orders=reports,
+            positions=(),
+            margin=MarginReport(equity=self.equity, margin_used=Decimal(0)),
+        )
+
+    async def order_status(self, client_id: str, market: str) -> OrderReport | NotFound:
+        return NotFound(final=self.final_not_found)
+
+
+class Clock:
+    now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+clock = Clock()
+
+
+@pytest.fixture
+def venue() -> FakeVenue:
+    clock.now = NOW
+    return FakeVenue()
+
+
+def make_loop(venue: FakeVenue, **settings: object) -> QuotingLoop:
+    config = load_config(LOCAL)
+    limits = RiskLimits(
+        max_order_notional_usd=Decimal(50_000), max_position_notional_usd=Decimal(250_000), stale_data_s=5.0
+    )
+    maker = build_maker(config, SPEC, 2000.0, venue.settlement_model(), limits)
+    return QuotingLoop(venue, maker, QuotingSettings(market="ETH", **settings), now_s=clock)  # type: ignore[arg-type]
+
+
+def feed_market(loop: QuotingLoop, bid: str = "1999.5", ask: str = "2000.5") -> None:
+    ts = int(clock.now * 1000)
+    loop.on_event(BookTop(market="ETH", bid=Decimal(bid), ask=Decimal(ask), ts_ms=ts))
+    loop.on_event(
+        MarketContext(
+            market="ETH", mark=Decimal(2000), oracle=Decimal(2000), funding_rate=Decimal("0.00001"), ts_ms=ts
+        )
+    )
+
+
+async def test_first_step_quotes_both_sides_post_only(venue: FakeVenue) -> None:
+    loop = make_loop(venue)
+    await loop.reconcile()  # equity for the risk gate
+    feed_market(loop)
+    decision = await loop.step()
+    assert decision is not None and decision.state.value == "active"
+    kind, orders = venue.sent[0]
+    assert kind == "submit"
+    assert {o.side for o in orders} == {Side.BUY, Side.SELL}
+    assert all(o.tif is TimeInForce.POST_ONLY for o in orders)
+    bids = [o for o in orders if o.side is Side.BUY]
+    asks = [o for o in orders if o.side is Side.SELL]
+    assert max(b.price for b in bids) < min(a.price for a in asks)
+    assert all(loop.ledger.get(o.client_id).state is OrderState.ACCEPTED for o in orders)  # type: ignore[union-attr]
+
+
+async def test_no_quotes_without_a_snapshot_or_market_data(venue: FakeVenue) -> None:
+    loop = make_loop(venue)
+    assert await loop.step() is None  # no market data
+    feed_market(loop)
+    decision = await loop.step()  # no snapshot yet: zero equity, the gate keeps out of the market
+    assert decision is not None
+    assert not any(kind == "submit" for kind, _ in venue.sent)
+
+
+async def test_unknown_outcome_stays_unknown_until_reconciled(venue: FakeVenue) -> None:
+    loop = make_loop(venue)
+    await loop.reconcile()
+    feed_market(loop)
+    venue.answer_unknown = True
+    await loop.step()
+    _, orders = venue.sent[0]
+    ids = [o.client_id for o in orders]
+    assert all(loop.ledger.get(i).state is OrderState.UNKNOWN for i in ids)  # type: ignore[union-attr]
+    assert loop.stats.unknown == len(ids) and loop.stats.rejected == 0
+    # They count as live: the next step does not stack a second set of quotes on top.
+    venue.answer_unknown = False
+    venue.sent.clear()
+    await loop.step()
+    assert not any(kind == "submit" for kind, _ in venue.sent)
+    # Reconciliation long after: not listed → one query each; not final → still UNKNOWN.
+    clock.now += 10
+    await loop.reconcile()
+    assert loop.stats.queries == len(ids)
+    assert all(loop.ledger.get(i).state is OrderState.UNKNOWN for i in ids)  # type: ignore[union-attr]
+    # The venue proves the requests expired unprocessed: now, and only now, rejected.
+    venue.final_not_found = True
+    await loop.reconcile()
+    assert all(loop.ledger.get(i).state is OrderState.REJECTED for i in ids)  # type: ignore[union-attr]
+    assert loop.unresolved() == 0
+
+
+async def test_unknown_order_found_resting_becomes_accepted(venue: FakeVenue) -> None:
+    loop = make_loop(venue)
+    await loop.reconcile()
+    feed_market(loop)
+    venue.answer_unknown = True
+    await loop.step()
+    _, orders = venue.sent[0]
+    for order in orders:  # they did land
+        venue.resting[order.client_id] = order
+    clock.now += 10
+    await loop.reconcile()
+    assert all(loop.ledger.get(o.client_id).state is OrderState.ACCEPTED for o in orders)  # type: ignore[union-attr]
+
+
+async def test_fill_event_moves_position_and_the_gate(venue: FakeVenue) -> None:
+    loop = make_loop(venue)
+    await loop.reconcile()
+    feed_market(loop)
+    await loop.step()
+    _, orders = venue.sent[0]
+    bid = next(o for o in orders if o.side is Side.BUY)
+    fill = OrderFilled(
+        client_id=bid.client_id,
+        venue_order_id=f"v-{bid.client_id}",
+        trade_id="t1",
+        market="ETH",
+        side=Side.BUY,
+        price=bid.price,
+        size=bid.size,
+        fee=Decimal("0.15"),
+        maker=True,
+        ts_ms=int(clock.now * 1000),
+    )
+    loop.on_event(fill)
+    loop.on_event(fill)  # the same trade again (WS then REST): counted once
+    assert loop.ledger.position("ETH") == bid.size
+    assert loop.ledger.get(bid.client_id).state is OrderState.FILLED  # type: ignore[union-attr]
+    assert bid.client_id not in loop.maker.gate.in_flight_ids()
+
+
+async def test_kill_flag_cancels_everything(venue: FakeVenue) -> None:
+    loop = make_loop(venue)
+    await loop.reconcile()
+    feed_market(loop)
+    await loop.step()
+    assert venue.resting
+    limits = loop.maker.gate.limits
+    loop.maker.gate.set_limits(RiskLimits(**{**_fields(limits), "kill": True}))
+    decision = await loop.step()
+    assert decision is not None and decision.state.value == "halted"
+    assert not venue.resting
+    assert not loop.ledger.live_orders("ETH")
+
+
+async def test_stream_gap_triggers_reconciliation_and_stop_cancels(venue: FakeVenue) -> None:
+    loop = make_loop(venue, reconcile_interval_s=60.0, requote_interval_s=0.05)
+    stop = asyncio.Event()
+    feed_market(loop)
+    task = asyncio.create_task(loop.run(stop))
+    async with asyncio.timeout(5):
+        while not venue.resting:
+            feed_market(loop)
+            await asyncio.sleep(0.02)
+    before = venue.snapshots
+    await venue.queue.put(StreamGap(reason="reconnected", ts_ms=0))
+    async with asyncio.timeout(5):
+        while venue.snapshots == before:
+            await asyncio.sleep(0.01)
+    assert loop.stats.stream_gaps == 1
+    stop.set()
+    await task
+    assert not venue.resting and venue.cancel_all_calls == 1
+
+
+def _fields(limits: RiskLimits) -> dict[str, object]:
+    return {f: getattr(limits, f) for f in limits.__struct_fields__}
