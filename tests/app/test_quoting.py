@@ -37,6 +37,7 @@ from keeper.core.venue import (
     VenueEvent,
     VenueSnapshot,
 )
+from tests.adapters.hyperliquid.conftest import eventually
 from tests.app.test_reload import REPO
 
 LOCAL = REPO / "chain_config" / "local.toml"
@@ -181,7 +182,8 @@ async def test_first_step_quotes_both_sides_post_only(venue: FakeVenue) -> None:
     await loop.reconcile()  # equity for the risk gate
     feed_market(loop)
     decision = await loop.step()
-    assert decision is not None and decision.state.value == "active"
+    assert decision is not None
+    assert decision.state.value == "active"
     kind, orders = venue.sent[0]
     assert kind == "submit"
     assert {o.side for o in orders} == {Side.BUY, Side.SELL}
@@ -210,7 +212,8 @@ async def test_unknown_outcome_stays_unknown_until_reconciled(venue: FakeVenue) 
     _, orders = venue.sent[0]
     ids = [o.client_id for o in orders]
     assert all(loop.ledger.get(i).state is OrderState.UNKNOWN for i in ids)  # type: ignore[union-attr]
-    assert loop.stats.unknown == len(ids) and loop.stats.rejected == 0
+    assert loop.stats.unknown == len(ids)
+    assert loop.stats.rejected == 0
     # They count as live: the next step does not stack a second set of quotes on top.
     venue.answer_unknown = False
     venue.sent.clear()
@@ -277,7 +280,8 @@ async def test_kill_flag_cancels_everything(venue: FakeVenue) -> None:
     limits = loop.maker.gate.limits
     loop.maker.gate.set_limits(RiskLimits(**{**_fields(limits), "kill": True}))
     decision = await loop.step()
-    assert decision is not None and decision.state.value == "halted"
+    assert decision is not None
+    assert decision.state.value == "halted"
     assert not venue.resting
     assert not loop.ledger.live_orders("ETH")
 
@@ -287,19 +291,15 @@ async def test_stream_gap_triggers_reconciliation_and_stop_cancels(venue: FakeVe
     stop = asyncio.Event()
     feed_market(loop)
     task = asyncio.create_task(loop.run(stop))
-    async with asyncio.timeout(5):
-        while not venue.resting:
-            feed_market(loop)
-            await asyncio.sleep(0.02)
+    await eventually(lambda: bool(venue.resting))
     before = venue.snapshots
     await venue.queue.put(StreamGap(reason="reconnected", ts_ms=0))
-    async with asyncio.timeout(5):
-        while venue.snapshots == before:
-            await asyncio.sleep(0.01)
+    await eventually(lambda: venue.snapshots > before)
     assert loop.stats.stream_gaps == 1
     stop.set()
     await task
-    assert not venue.resting and venue.cancel_all_calls == 1
+    assert not venue.resting
+    assert venue.cancel_all_calls == 1
 
 
 def _fields(limits: RiskLimits) -> dict[str, object]:
