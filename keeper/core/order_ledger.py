@@ -123,7 +123,8 @@ class OrderLedger:
 
     def live_orders(self, market: str) -> list[LiveOrder]:
         """Orders that may rest on `market` now, at their remaining size: what the order diff works on.
-        A PENDING_CANCEL order is left out (its cancel is on its way) unless the cancel is stale."""
+        A PENDING_CANCEL order is left out (its cancel is on its way); reconciliation brings one back when
+        the venue still lists it well after the cancel was sent."""
         return [
             LiveOrder(order_id=o.client_id, side=o.request.side, price=o.request.price, size=o.remaining)
             for o in self._orders.values()
@@ -169,8 +170,11 @@ class OrderLedger:
 
     def on_submit_outcome(self, client_id: str, outcome: SubmitOutcome, now_ms: int) -> list[OrderChange]:
         order = self._orders[client_id]
-        if order.state.terminal or order.state is OrderState.PENDING_CANCEL:
-            # A stream event got here first (a fill, a cancel): it is newer than this reply.
+        if order.state.terminal or (
+            order.state is OrderState.PENDING_CANCEL and not isinstance(outcome, Rejected)
+        ):
+            # A stream event got here first (a fill, a cancel): it is newer than this reply. A cancel of
+            # ours in flight is no news about the order, but a definitive reject still settles it.
             if isinstance(outcome, Resting | Executed):
                 self._link(order, outcome.venue_order_id)
             return []
@@ -192,6 +196,8 @@ class OrderLedger:
         if isinstance(outcome, Rejected):
             return [self._move(order, OrderState.REJECTED, now_ms, reason=outcome.reason)]
         assert isinstance(outcome, Unknown)
+        if order.state not in (OrderState.SUBMITTED, OrderState.UNKNOWN):
+            return []  # an accept or a fill already proved the order reached the venue
         return [self._move(order, OrderState.UNKNOWN, now_ms, reason=outcome.reason)]
 
     def on_cancel_outcome(self, client_id: str, outcome: CancelOutcome, now_ms: int) -> list[OrderChange]:
@@ -266,6 +272,8 @@ class OrderLedger:
                 adopted.append(order.client_id)
             listed.add(order.client_id)
             self._link(order, report.venue_order_id)
+            if order.state.terminal:
+                continue  # a snapshot older than the close: terminal stays terminal, remaining 0
             order.remaining = report.size
             stale_cancel = (
                 order.state is OrderState.PENDING_CANCEL
@@ -316,7 +324,6 @@ class OrderLedger:
         if answer.state.terminal:
             filled_at_venue = answer.original_size - answer.size
             if answer.state is OrderState.FILLED or filled_at_venue >= order.request.size:
-                order.filled = max(order.filled, filled_at_venue)
                 return [self._move(order, OrderState.FILLED, now_ms)]
             return [self._move(order, answer.state, now_ms, reason="closed at the venue")]
         order.remaining = answer.size
@@ -329,8 +336,11 @@ class OrderLedger:
         gone = [o for o in self._orders.values() if o.state.terminal and o.updated_ms < before_ms]
         for order in gone:
             del self._orders[order.client_id]
-            if order.venue_order_id is not None:
-                self._by_venue_id.pop(order.venue_order_id, None)
+            if (
+                order.venue_order_id is not None
+                and self._by_venue_id.get(order.venue_order_id) == order.client_id
+            ):
+                del self._by_venue_id[order.venue_order_id]
         return len(gone)
 
     # ---- internals ----
@@ -362,9 +372,8 @@ class OrderLedger:
         return self._move(order, state, now_ms, reason=reason)
 
     def _adopt(self, report: OrderReport, now_ms: int) -> TrackedOrder:
-        client_id = report.client_id
-        if client_id is None or client_id in self._orders:
-            client_id = f"x{report.venue_order_id}"
+        # _find matched our own ids first: a client id here is from another process (a restart).
+        client_id = report.client_id if report.client_id is not None else f"x{report.venue_order_id}"
         request = OrderRequest(
             client_id=client_id,
             market=report.market,
@@ -374,7 +383,7 @@ class OrderLedger:
         )
         order = TrackedOrder(
             request=request,
-            state=OrderState.ACCEPTED,
+            state=OrderState.PARTIALLY_FILLED if report.size < report.original_size else OrderState.ACCEPTED,
             sent_ms=report.ts_ms,
             updated_ms=now_ms,
             filled=report.original_size - report.size,
@@ -405,7 +414,9 @@ class OrderLedger:
             return []
         self._link(order, fill.venue_order_id)
         order.filled += fill.size
-        order.remaining = max(ZERO, order.remaining - fill.size)
+        # `remaining` may be the venue's figure (an Executed reply, a snapshot) that already counts this
+        # fill: cap it by what the fills leave instead of subtracting twice.
+        order.remaining = max(ZERO, min(order.remaining, order.request.size - order.filled))
         order.updated_ms = now_ms
         if order.filled >= order.request.size:
             order.state = OrderState.FILLED
