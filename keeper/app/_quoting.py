@@ -166,6 +166,7 @@ class QuotingLoop:
         """Cancel every order that may rest (ours by id, then the account's by venue listing)."""
         live = self.ledger.live_orders(self.settings.market)
         if live:
+            log.info("cancelling %d order(s) that may rest on %s", len(live), self.venue.name)
             await self._send_cancels([Cancel(order_id=o.order_id, side=o.side) for o in live])
         try:
             await self.venue.cancel_all(self.settings.market)
@@ -265,7 +266,8 @@ class QuotingLoop:
             funding_interval_s=interval,
             gas=self._gas(),
             tau_s=self.venue.settlement_model().tau_s,
-            market_data_s=self.market.book_s,
+            # The feed is alive while any frame of the market arrives: a quiet book sends no new top.
+            market_data_s=_latest(self.market.book_s, self.market.context_s),
             oracle_s=self.market.context_s,
         )
 
@@ -276,6 +278,7 @@ class QuotingLoop:
             if view is None:
                 return None
             self.maker.settlement = self.venue.settlement_model()
+            self._follow_tick()
             market = self.settings.market
             position = float(self.ledger.position(market))
             decision = self.maker.decide(
@@ -291,6 +294,16 @@ class QuotingLoop:
             if decision.takes:
                 await self._send_takes(decision.takes)
             return decision
+
+    def _follow_tick(self) -> None:
+        """Quote on the venue's current price step (on Hyperliquid it changes across powers of ten)."""
+        spec = self.venue.market(self.settings.market)
+        quote = self.maker.params.quote
+        if spec.tick != quote.tick or spec.lot != quote.lot:
+            log.info("%s price step %s -> %s, lot %s", spec.market, quote.tick, spec.tick, spec.lot)
+            self.maker.params = msgspec.structs.replace(
+                self.maker.params, quote=msgspec.structs.replace(quote, tick=spec.tick, lot=spec.lot)
+            )
 
     def _equity_now(self, view: MarketView) -> float:
         """Venue equity from the last snapshot, marked to the current mid (the gate's drawdown input)."""
@@ -342,10 +355,17 @@ class QuotingLoop:
         now_ms = self._now_ms()
         requests = []
         for cancel in cancels:
-            if self.ledger.get(cancel.order_id) is None:
+            order = self.ledger.get(cancel.order_id)
+            if order is None:
                 continue
             self.ledger.cancel_sent(cancel.order_id, now_ms)
-            requests.append(CancelRequest(client_id=cancel.order_id, market=self.settings.market))
+            requests.append(
+                CancelRequest(
+                    client_id=cancel.order_id,
+                    market=self.settings.market,
+                    venue_order_id=order.venue_order_id,
+                )
+            )
         if not requests:
             return
         self.stats.sent += len(requests)
@@ -366,8 +386,10 @@ class QuotingLoop:
             new = self._request(
                 replace.new_order_id, replace.side, replace.price, replace.size, TimeInForce.POST_ONLY
             )
+            old = self.ledger.get(replace.order_id)
             self.ledger.replace_sent(replace.order_id, new, now_ms)
-            requests.append(ReplaceRequest(client_id=replace.order_id, new=new))
+            venue_id = None if old is None else old.venue_order_id
+            requests.append(ReplaceRequest(client_id=replace.order_id, new=new, venue_order_id=venue_id))
         self.stats.sent += len(requests)
         try:
             outcomes = await self.venue.replace(requests)
@@ -445,3 +467,8 @@ class QuotingLoop:
 
     def _now_ms(self) -> int:
         return int(self._now_s() * 1000)
+
+
+def _latest(*times: float | None) -> float | None:
+    known = [t for t in times if t is not None]
+    return max(known) if known else None

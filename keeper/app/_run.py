@@ -12,13 +12,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import msgspec
 
 from keeper.adapters.dex import DexPendingDecoder, PendingOracleUpdate
 from keeper.app._deploy import Deployment, deploy, load_deployment
+from keeper.app._maker_setup import build_maker
+from keeper.app._quoting import QuotingLoop, QuotingSettings
 from keeper.app._reload import ConfigReloader, Prepare
+from keeper.app._venues import open_hyperliquid
 from keeper.chain import (
     GasOracle,
     HeadWatcher,
@@ -32,7 +36,7 @@ from keeper.chain import (
     fee_policy,
     load_signer,
 )
-from keeper.config import ConfigError, KeeperConfig, resolve_path
+from keeper.config import ConfigError, HyperliquidVenueConfig, KeeperConfig, resolve_path
 from keeper.core.risk import RiskGate, RiskLimits, limits_from_mapping
 from keeper.devchain import AnvilNode, AnvilOptions
 
@@ -103,34 +107,17 @@ async def run_keeper(
             if deployment is not None:
                 DexPendingDecoder(deployment.exchange, deployment.oracle).attach(mempool)
             mempool.subscribe(_log_pending)
-            # The gate every order of the quoting loop passes; `[risk]` (the kill flag above all) applies at
-            # run time through the reloader.
-            gate = RiskGate(risk_limits(config))
-            reloader = ConfigReloader(
-                config_path, config, _reload_preparer(manager, oracle, gate, config_dir)
+            await _serve(
+                config,
+                config_path,
+                stop,
+                reload_request,
+                rpc=rpc,
+                ws_urls=ws_urls,
+                manager=manager,
+                oracle=oracle,
+                mempool=mempool,
             )
-            watcher = HeadWatcher(
-                rpc,
-                ws_urls[0] if ws_urls else None,
-                poll_interval_s=max(0.2, config.chain.block_time_s / 2),
-            )
-            manager.start()
-            tasks = {
-                asyncio.create_task(_follow_heads(watcher, oracle), name="follow-heads"),
-                asyncio.create_task(mempool.run(), name="mempool"),
-                asyncio.create_task(reloader.run(), name="config-reload"),
-                asyncio.create_task(_forward(reload_request, reloader.request), name="sighup"),
-            }
-            stopped = asyncio.create_task(stop.wait(), name="stop-signal")
-            await asyncio.wait({*tasks, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            failures = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception()]
-            for task in (*tasks, stopped):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await manager.stop()
-            if failures:
-                raise failures[0]  # type: ignore[misc]
         log.info("stopping")
         return 0
     except Exception as exc:
@@ -142,6 +129,118 @@ async def run_keeper(
         if node is not None:
             code = await asyncio.to_thread(node.stop)
             log.info("anvil stopped (exit %s)", code)
+
+
+async def _serve(
+    config: KeeperConfig,
+    config_path: Path,
+    stop: asyncio.Event,
+    reload_request: asyncio.Event | None,
+    *,
+    rpc: RpcClient,
+    ws_urls: list[str],
+    manager: TxManager,
+    oracle: GasOracle,
+    mempool: MempoolWatcher,
+) -> None:
+    """Open the venue and quoting loop, run every task until `stop`, then shut down in order."""
+    config_dir = config_path.parent
+    async with AsyncExitStack() as venues:
+        quoting = await _quoting_loop(config, config_dir, venues)
+        # The gate every order of the quoting loop passes; `[risk]` (the kill flag above all) applies
+        # at run time through the reloader.
+        gate = quoting.maker.gate if quoting is not None else RiskGate(risk_limits(config))
+        reloader = ConfigReloader(config_path, config, _reload_preparer(manager, oracle, gate, config_dir))
+        watcher = HeadWatcher(
+            rpc,
+            ws_urls[0] if ws_urls else None,
+            poll_interval_s=max(0.2, config.chain.block_time_s / 2),
+        )
+        manager.start()
+        quoting_stop = asyncio.Event()
+        tasks = {
+            asyncio.create_task(_follow_heads(watcher, oracle), name="follow-heads"),
+            asyncio.create_task(mempool.run(), name="mempool"),
+            asyncio.create_task(reloader.run(), name="config-reload"),
+            asyncio.create_task(_forward(reload_request, reloader.request), name="sighup"),
+        }
+        if quoting is not None:
+            tasks.add(asyncio.create_task(quoting.run(quoting_stop), name="quoting"))
+        stopped = asyncio.create_task(stop.wait(), name="stop-signal")
+        await asyncio.wait({*tasks, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        # Quoting first, and by its own stop (not a cancel): it cancels its resting orders on the way.
+        quoting_stop.set()
+        await _settle(tasks, "quoting", timeout_s=15.0)
+        failures = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception()]
+        for task in (*tasks, stopped):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await manager.stop()
+        if quoting is not None:
+            _log_quoting_summary(quoting)
+        if failures:
+            raise failures[0]  # type: ignore[misc]
+
+
+async def _quoting_loop(config: KeeperConfig, config_dir: Path, stack: AsyncExitStack) -> QuotingLoop | None:
+    """The quoting loop on `[strategy] venue`, or None when the config names no venue."""
+    name = config.strategy.venue
+    if name is None:
+        log.info("no [strategy] venue: chain duties only, no quoting")
+        return None
+    venue_config = config.venues[name]
+    if not isinstance(venue_config, HyperliquidVenueConfig):  # validation refuses other kinds for now
+        raise ConfigError("(run)", "strategy.venue", f"venues.{name} is not an API venue")
+    venue, mid = await open_hyperliquid(name, venue_config, config, config_dir, stack)
+    spec = venue.market(config.strategy.market)
+    maker = build_maker(config, spec, mid, venue.settlement_model(), risk_limits(config))
+    settings = QuotingSettings(
+        market=config.strategy.market,
+        requote_interval_s=config.strategy.requote_interval_s,
+        reconcile_interval_s=config.strategy.reconcile_interval_s,
+    )
+    log.info(
+        "quoting %s on %s: %s strategy, %g x %d level(s), tick %s, lot %s, first mid %s",
+        spec.market,
+        name,
+        config.strategy.kind,
+        config.strategy.order_size,
+        config.strategy.levels,
+        spec.tick,
+        spec.lot,
+        mid,
+    )
+    return QuotingLoop(venue, maker, settings)
+
+
+async def _settle(tasks: set[asyncio.Task[None]], name: str, timeout_s: float) -> None:
+    """Wait up to `timeout_s` for the task called `name` to finish on its own."""
+    for task in tasks:
+        if task.get_name() == name and not task.done():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout_s):
+                    await asyncio.wait({task})
+
+
+def _log_quoting_summary(quoting: QuotingLoop) -> None:
+    s = quoting.stats
+    log.info(
+        "quoting summary: %d decisions, %d requests, %d fills (%s), %d rejected, %d unknown (%d unresolved), "
+        "%d reconciliations, %d inferred fills, %d position corrections, position %s, fees %s",
+        s.decisions,
+        s.sent,
+        s.fills,
+        s.filled_size,
+        s.rejected,
+        s.unknown,
+        quoting.unresolved(),
+        s.reconciliations,
+        s.inferred_fills,
+        s.position_corrections,
+        quoting.ledger.position(quoting.settings.market),
+        quoting.ledger.fees_paid,
+    )
 
 
 async def _contracts(

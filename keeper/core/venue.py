@@ -61,8 +61,11 @@ class OrderRequest(_Msg, frozen=True, kw_only=True):
 
 
 class CancelRequest(_Msg, frozen=True, kw_only=True):
+    """`venue_order_id` (when known) lets the venue cancel an order another process sent (adopted)."""
+
     client_id: str
     market: str
+    venue_order_id: str | None = None
 
 
 class ReplaceRequest(_Msg, frozen=True, kw_only=True):
@@ -71,6 +74,7 @@ class ReplaceRequest(_Msg, frozen=True, kw_only=True):
 
     client_id: str
     new: OrderRequest
+    venue_order_id: str | None = None  # of the old order, as for a cancel
 
 
 # --- outcomes of a send (one per request, in request order) -------------------------------------

@@ -29,7 +29,13 @@ from keeper.localvenue._config import LocalVenueConfig
 from keeper.localvenue._events import EventLog, WsEvent
 from keeper.localvenue._flow import SyntheticFlow
 from keeper.localvenue._funding import Funding
-from keeper.localvenue._info import InfoContext, InfoResponse, handle_info, subscription_snapshot
+from keeper.localvenue._info import (
+    InfoContext,
+    InfoResponse,
+    active_asset_ctx,
+    handle_info,
+    subscription_snapshot,
+)
 from keeper.localvenue._matching import HOUR_MS, Market
 from keeper.localvenue._schedule import DeadManSwitch
 from keeper.localvenue._wire import BadRequest, JsonDict
@@ -102,6 +108,7 @@ class LocalVenue:
             if self._next_sample == t:
                 funding.sample()
                 self._next_sample += self._config.funding.sample_ms
+                self._publish_asset_ctxs(t)  # the predicted rate moves with each premium sample
             if self._next_settle == t:
                 funding.settle(t)
                 self._next_settle += self._config.funding.interval_ms
@@ -181,6 +188,11 @@ class LocalVenue:
         self.advance(now_ms)
         return handle_info(self._info_context(), body, self._now)
 
+    def _publish_asset_ctxs(self, now_ms: int) -> None:
+        context = self._info_context()
+        for asset in range(len(self._config.assets)):
+            self._events.append(active_asset_ctx(context, asset, now_ms))
+
     def _info_context(self) -> InfoContext:
         return InfoContext(self._config, self._market, self._funding, self._agents, self._next_settle)
 
@@ -203,6 +215,7 @@ class LocalVenue:
             return False
         self._market.set_oracle(asset, px)
         self._market.publish(self._now)
+        self._publish_asset_ctxs(self._now)
         return True
 
     def deposit(self, address: str, usdc: Decimal, now_ms: int) -> bool:

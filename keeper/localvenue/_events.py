@@ -16,7 +16,15 @@ import msgspec
 from keeper.localvenue._wire import JsonDict
 
 WsSubscription = Literal[
-    "orderUpdates", "userFills", "userEvents", "userFundings", "l2Book", "trades", "bbo", "allMids"
+    "orderUpdates",
+    "userFills",
+    "userEvents",
+    "userFundings",
+    "l2Book",
+    "trades",
+    "bbo",
+    "allMids",
+    "activeAssetCtx",
 ]
 
 
@@ -50,6 +58,10 @@ class EventLog:
         self._events.clear()
         return events
 
+    def append(self, event: WsEvent) -> None:
+        """A frame built elsewhere (e.g. ``activeAssetCtx`` from the info context)."""
+        self._events.append(event)
+
     def order_updates(self, user: str, updates: list[JsonDict]) -> None:
         """``orderUpdates``: list of ``{order, status, statusTimestamp}``."""
         if updates:
@@ -75,7 +87,7 @@ class EventLog:
             self._events.append(WsEvent("userEvents", {"nonUserCancel": cancels}, user=user))
 
     def market(self, subscription: WsSubscription, coin: str, data: Any) -> None:
-        """``l2Book`` / ``trades`` / ``bbo`` frame for one coin."""
+        """``l2Book`` / ``trades`` / ``bbo`` / ``activeAssetCtx`` frame for one coin."""
         self._events.append(WsEvent(subscription, data, coin=coin))
 
     def all_mids(self, mids: dict[str, str]) -> None:

@@ -47,6 +47,12 @@ class InfoContext(NamedTuple):
     next_funding_ms: int
 
 
+def active_asset_ctx(ctx: InfoContext, asset: int, now_ms: int) -> WsEvent:
+    """The ``activeAssetCtx`` frame of one perp: the same context ``metaAndAssetCtxs`` lists."""
+    coin = ctx.config.assets[asset].name
+    return WsEvent("activeAssetCtx", {"coin": coin, "ctx": _asset_ctx(ctx, asset, now_ms)}, coin=coin)
+
+
 def _meta(ctx: InfoContext) -> JsonDict:
     universe = [
         {
@@ -288,8 +294,8 @@ def handle_info(ctx: InfoContext, body: object, now_ms: int) -> InfoResponse:
 
 
 def subscription_snapshot(ctx: InfoContext, subscription: object, now_ms: int) -> WsEvent | None:
-    """First message after subscribing, where the venue sends one (l2Book, bbo, allMids, userFills,
-    userFundings); None for the others or for a malformed subscription."""
+    """First message after subscribing, where the venue sends one (l2Book, bbo, allMids,
+    activeAssetCtx, userFills, userFundings); None for the others or for a malformed subscription."""
     if not isinstance(subscription, Mapping):
         return None
     kind, coin, user = subscription.get("type"), subscription.get("coin"), _user(subscription)
@@ -302,6 +308,8 @@ def subscription_snapshot(ctx: InfoContext, subscription: object, now_ms: int) -
             return WsEvent("l2Book", book, coin=book["coin"])
         bbo = [side[0] if side else None for side in book["levels"]]
         return WsEvent("bbo", {"coin": book["coin"], "time": now_ms, "bbo": bbo}, coin=book["coin"])
+    if kind == "activeAssetCtx" and asset is not None:
+        return active_asset_ctx(ctx, asset, now_ms)
     if kind == "userFills" and user is not None:
         fills = _h_user_fills(ctx, {"user": user}, now_ms)
         return WsEvent("userFills", {"user": user, "isSnapshot": True, "fills": fills}, user=user)

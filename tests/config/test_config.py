@@ -173,7 +173,10 @@ BAD_CONFIGS = [
         id="hyperliquid-without-url",
     ),
     pytest.param(
-        ("[strategy]", '[venues.hl]\nkind = "hyperliquid"\nagent_key = "main"\n[venues.hl.local_server]\n\n[strategy]'),
+        (
+            "[strategy]",
+            '[venues.hl]\nkind = "hyperliquid"\nagent_key = "main"\n[venues.hl.local_server]\n\n[strategy]',
+        ),
         "venues.hl.master_key: required with local_server (the funded account that approves the agent)",
         id="local-server-without-master",
     ),

@@ -31,6 +31,7 @@ from keeper.adapters.hyperliquid._rest import (
 )
 from keeper.adapters.hyperliquid._ws import MAX_PING_INTERVAL_S, HyperliquidWsClient, classify_post
 from keeper.adapters.hyperliquid.local_server import LocalVenueServer, start_local_venue
+from keeper.adapters.hyperliquid.venue import HyperliquidVenue
 
 __all__ = [
     "MAINNET_URL",
@@ -47,6 +48,7 @@ __all__ = [
     "HyperliquidHttpError",
     "HyperliquidRestClient",
     "HyperliquidTransportError",
+    "HyperliquidVenue",
     "HyperliquidWsClient",
     "LocalVenueServer",
     "ManualClock",

@@ -41,7 +41,7 @@ GREETING = "Websocket connection established."
 TOO_MANY_REQUESTS = "Too many requests"
 _DESERIALIZE = "Failed to deserialize the JSON body into the target type"
 _USER_SUBS = frozenset({"orderUpdates", "userFills", "userEvents", "userFundings"})
-_COIN_SUBS = frozenset({"l2Book", "trades", "bbo"})
+_COIN_SUBS = frozenset({"l2Book", "trades", "bbo", "activeAssetCtx"})
 _SUBSCRIPTION_TYPES = _USER_SUBS | _COIN_SUBS | {"allMids"}
 _encode = msgspec.json.encode
 
