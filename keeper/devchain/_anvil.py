@@ -124,6 +124,9 @@ class AnvilNode:
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
+                    # Its own session: a terminal Ctrl-C reaches the keeper only, which cancels its
+                    # orders and stops the chain last (by pid; the atexit sweep covers a crash).
+                    start_new_session=True,
                 )
             _LIVE.add(self)
             try:
