@@ -83,8 +83,20 @@ def test_run_local_logs_blocks_and_stops_cleanly(tmp_path: Path, sig: signal.Sig
         assert "chain id 31337" in text
         assert len(re.findall(r"block \d+ ", text)) >= 3, text
         anvil_pid = int(re.search(r"launched anvil pid (\d+)", text).group(1))  # type: ignore[union-attr]
+        # The embedded default also market-makes on the bundled venue through the agent key.
+        wait_for_log(proc, log_path, r"agent 0x[0-9a-f]{40} approved")
+        wait_for_log(proc, log_path, r"quoting ETH on local_hl: keeper strategy")
+        wait_for_log(proc, log_path, r"trading state halted -> active")
         proc.send_signal(sig)
         assert proc.wait(timeout=20) == 0, log_path.read_text()
+        text = log_path.read_text()
+        # Orderly: the quotes are cancelled before the chain goes away, and the ledger has no unknowns.
+        assert re.search(r"cancelling \d+ order\(s\) that may rest", text), text
+        summary = re.search(r"quoting summary: (\d+) decisions, .* (\d+) unknown \((\d+) unresolved\)", text)
+        assert summary is not None, text
+        assert int(summary.group(1)) > 0
+        assert summary.group(3) == "0"
+        assert text.index("quoting summary") < text.index("anvil stopped")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -128,6 +140,13 @@ def test_run_reloads_gas_policy_and_rotates_keys_without_restart(tmp_path: Path)
         proc.send_signal(signal.SIGHUP)
         wait_for_log(proc, log_path, r"key rotation: Signer\(name='keeper'.*active; Signer\(name='operator'")
         wait_for_log(proc, log_path, r"key rotation: Signer\(name='operator'.*drained and retired")
+        # The kill flag flipped in the file halts quoting at run time: every quote is cancelled.
+        wait_for_log(proc, log_path, r"trading state halted -> active")
+        path.write_text(
+            edited.replace('active = "operator"', 'active = "keeper"').replace("kill = false", "kill = true")
+        )
+        wait_for_log(proc, log_path, r"risk.kill is set", timeout_s=5)
+        wait_for_log(proc, log_path, r"trading state active -> halted", timeout_s=5)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0, log_path.read_text()
     finally:
