@@ -104,6 +104,9 @@ class OrderLedger:
         self.fees_paid = ZERO
         self.funding_received = ZERO
         self.unmatched_fills = 0  # fills of orders the ledger never knew (another process, a restart)
+        # When the stream last booked a fill per market (our clock): a snapshot read before that may
+        # not contain it, so its position is not used to correct ours.
+        self._stream_fill_ms: dict[str, int] = {}
 
     # ---- queries ----
 
@@ -229,6 +232,8 @@ class OrderLedger:
 
     def on_event(self, event: VenueEvent, now_ms: int) -> list[OrderChange]:
         if isinstance(event, OrderFilled):
+            if event.trade_id not in self._seen_fills:
+                self._stream_fill_ms[event.market] = now_ms
             return self._fill(event, now_ms)
         if isinstance(event, OrderAccepted):
             order = self._find(event.client_id, event.venue_order_id)
@@ -256,7 +261,8 @@ class OrderLedger:
 
     def reconcile(self, snapshot: VenueSnapshot, now_ms: int, *, grace_ms: int = 2_000) -> ReconcileResult:
         """Bring the ledger in line with the venue's `snapshot`. Orders sent less than `grace_ms` before the
-        snapshot are left alone (the venue may not list them yet)."""
+        snapshot are left alone (the venue may not list them yet); a position the stream changed after the
+        snapshot was read is not corrected by it (the next snapshot contains that fill)."""
         changes: list[OrderChange] = []
         inferred = 0
         for fill in sorted(snapshot.fills, key=lambda f: f.ts_ms):
@@ -298,7 +304,7 @@ class OrderLedger:
         for market in sorted(markets):
             venue_position = snapshot.position(market)
             ours = self.position(market)
-            if ours != venue_position:
+            if ours != venue_position and self._stream_fill_ms.get(market, -1) < snapshot.ts_ms:
                 corrections.append((market, ours, venue_position))
                 self._positions[market] = venue_position
         return ReconcileResult(

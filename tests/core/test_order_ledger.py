@@ -1333,3 +1333,38 @@ def test_positions_are_unique_fills_across_duplicates_and_reordering() -> None:
     result = ledger.reconcile(snap(10, (), {m: str(v) for m, v in totals.items()}, tuple(fills)), 10)
     assert (result.inferred_fills, result.position_corrections) == (1, ())
     assert (ledger.position(ETH), ledger.position(BTC)) == (D("1.5"), D("-0.5"))
+
+
+def test_a_stream_fill_booked_after_the_snapshot_was_read_is_not_corrected_away() -> None:
+    ledger = OrderLedger()
+    ledger.submitted(
+        OrderRequest(client_id="b1", market="ETH", side=Side.BUY, price=D(100), size=D(2)), 1_000
+    )
+    ledger.on_submit_outcome("b1", Resting(venue_order_id="v1"), 1_010)
+    snapshot = VenueSnapshot(
+        ts_ms=5_000,
+        open_orders=(),
+        positions=(),
+        margin=MarginReport(equity=D(1_000), margin_used=D(0)),
+    )
+    fill = OrderFilled(
+        client_id="b1",
+        venue_order_id="v1",
+        trade_id="t1",
+        market="ETH",
+        side=Side.BUY,
+        price=D(100),
+        size=D(2),
+        fee=D(0),
+        maker=True,
+        ts_ms=5_050,
+    )
+    ledger.on_event(fill, 5_100)  # arrives while the snapshot (read at 5,000) is in flight
+    result = ledger.reconcile(snapshot, 5_200)
+    assert result.position_corrections == ()
+    assert ledger.position("ETH") == D(2)
+    # A later snapshot that still disagrees is believed.
+    later = VenueSnapshot(
+        ts_ms=6_000, open_orders=(), positions=(), margin=MarginReport(equity=D(1_000), margin_used=D(0))
+    )
+    assert ledger.reconcile(later, 6_100).position_corrections == (("ETH", D(2), D(0)),)
