@@ -378,11 +378,13 @@ class MarketMaker:
         touch = view.best_ask if side is Side.BUY else view.best_bid
         ref = view.mid if touch is None else touch
         limit = ref + band if side is Side.BUY else max(ref - band, float(self.params.quote.tick))
+        # On the tick, rounded toward the touch (a buy down, a sell up): never beyond the slippage band,
+        # and a venue refuses an off-tick price.
         return TakeOrder(
             order_id=self.new_order_id(),
             side=side,
             size=size,
-            limit_price=to_decimal(round(limit, 8)),
+            limit_price=round_price(limit, self.params.quote.tick, side),
             reason=reason,
         )
 

@@ -116,6 +116,8 @@ def test_hedge_ladder_takes_slices_back_toward_the_target() -> None:
     d = m.decide(view(now=10.0), [], position=4.0, equity=100_000.0)
     # trigger 3, target 1.5: the excess is 2.5, one slice of at most 1.0, selling.
     assert [(t.side, t.size, t.reason) for t in d.takes] == [(Side.SELL, D("1.000"), "hedge")]
+    tick = m.params.quote.tick
+    assert all(t.limit_price % tick == 0 for t in d.takes)  # venues refuse off-tick limits
     assert m.decide(view(now=11.0), [], position=3.5, equity=100_000.0).takes == ()  # within the interval
     assert len(m.decide(view(now=12.5), [], position=3.5, equity=100_000.0).takes) == 1
     assert m.decide(view(now=20.0), [], position=2.9, equity=100_000.0).takes == ()  # under the trigger
