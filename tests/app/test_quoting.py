@@ -304,3 +304,33 @@ async def test_stream_gap_triggers_reconciliation_and_stop_cancels(venue: FakeVe
 
 def _fields(limits: RiskLimits) -> dict[str, object]:
     return {f: getattr(limits, f) for f in limits.__struct_fields__}
+
+
+async def test_a_position_past_the_hedge_trigger_sends_an_ioc_on_the_tick(venue: FakeVenue) -> None:
+    loop = make_loop(venue)
+    await loop.reconcile()
+    feed_market(loop)
+    # A fill of an order another process left (unknown to the ledger) still books the position.
+    loop.on_event(
+        OrderFilled(
+            client_id=None,
+            venue_order_id="elsewhere",
+            trade_id="t-big",
+            market="ETH",
+            side=Side.BUY,
+            price=Decimal(2000),
+            size=Decimal(5),
+            fee=Decimal(0),
+            maker=False,
+            ts_ms=int(clock.now * 1000),
+        )
+    )
+    assert loop.ledger.unmatched_fills == 1
+    await loop.step()
+    iocs = [o for kind, orders in venue.sent if kind == "submit" for o in orders if o.tif is TimeInForce.IOC]
+    assert iocs, venue.sent
+    assert all(o.side is Side.SELL for o in iocs)
+    assert all(o.price % SPEC.tick == 0 for o in iocs)
+    # The fake venue refuses them: REJECTED with its words, nothing left in flight.
+    assert all(loop.ledger.get(o.client_id).state is OrderState.REJECTED for o in iocs)  # type: ignore[union-attr]
+    assert not {o.client_id for o in iocs} & loop.maker.gate.in_flight_ids()
