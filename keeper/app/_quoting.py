@@ -24,9 +24,10 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 import msgspec
 
@@ -37,6 +38,7 @@ from keeper.core.strategy import MakerDecision, MarketMaker, MarketView, TakeOrd
 from keeper.core.types import Side
 from keeper.core.venue import (
     BookTop,
+    CancelOutcome,
     CancelRequest,
     FundingPaid,
     MarketContext,
@@ -46,6 +48,7 @@ from keeper.core.venue import (
     Rejected,
     ReplaceRequest,
     StreamGap,
+    SubmitOutcome,
     TimeInForce,
     Unknown,
     Venue,
@@ -53,6 +56,7 @@ from keeper.core.venue import (
 )
 
 log = logging.getLogger("keeper.quoting")
+_Outcome = TypeVar("_Outcome", SubmitOutcome, CancelOutcome)
 
 
 class QuotingSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -339,13 +343,7 @@ class QuotingLoop:
         now_ms = self._now_ms()
         for request in requests:
             self.ledger.submitted(request, now_ms)
-        self.stats.sent += len(requests)
-        try:
-            outcomes = await self.venue.submit(requests)
-        except Exception as exc:  # an adapter bug, not a venue answer: the orders' fate is unknown
-            self.stats.send_errors += 1
-            log.exception("submit on %s raised", self.venue.name)
-            outcomes = [Unknown(reason=f"adapter error: {exc!r}")] * len(requests)
+        outcomes = await self._guarded("submit", self.venue.submit(requests), len(requests))
         now_ms = self._now_ms()
         for request, outcome in zip(requests, outcomes, strict=True):
             self._count(outcome)
@@ -368,13 +366,7 @@ class QuotingLoop:
             )
         if not requests:
             return
-        self.stats.sent += len(requests)
-        try:
-            outcomes = await self.venue.cancel(requests)
-        except Exception as exc:
-            self.stats.send_errors += 1
-            log.exception("cancel on %s raised", self.venue.name)
-            outcomes = [Unknown(reason=f"adapter error: {exc!r}")] * len(requests)
+        outcomes = await self._guarded("cancel", self.venue.cancel(requests), len(requests))
         now_ms = self._now_ms()
         for request, outcome in zip(requests, outcomes, strict=True):
             self._apply(self.ledger.on_cancel_outcome(request.client_id, outcome, now_ms))
@@ -390,19 +382,23 @@ class QuotingLoop:
             self.ledger.replace_sent(replace.order_id, new, now_ms)
             venue_id = None if old is None else old.venue_order_id
             requests.append(ReplaceRequest(client_id=replace.order_id, new=new, venue_order_id=venue_id))
-        self.stats.sent += len(requests)
-        try:
-            outcomes = await self.venue.replace(requests)
-        except Exception as exc:
-            self.stats.send_errors += 1
-            log.exception("replace on %s raised", self.venue.name)
-            outcomes = [Unknown(reason=f"adapter error: {exc!r}")] * len(requests)
+        outcomes = await self._guarded("replace", self.venue.replace(requests), len(requests))
         now_ms = self._now_ms()
         for request, outcome in zip(requests, outcomes, strict=True):
             self._count(outcome)
             self._apply(
                 self.ledger.on_replace_outcome(request.client_id, request.new.client_id, outcome, now_ms)
             )
+
+    async def _guarded(self, what: str, send: Awaitable[list[_Outcome]], n: int) -> list[_Outcome | Unknown]:
+        """Await a send; an exception is an adapter bug, not a venue answer: every outcome is unknown."""
+        self.stats.sent += n
+        try:
+            return list(await send)
+        except Exception as exc:
+            self.stats.send_errors += 1
+            log.exception("%s on %s raised", what, self.venue.name)
+            return [Unknown(reason=f"adapter error: {exc!r}")] * n
 
     async def _send_takes(self, takes: Sequence[TakeOrder]) -> None:
         requests = [self._request(t.order_id, t.side, t.limit_price, t.size, TimeInForce.IOC) for t in takes]
