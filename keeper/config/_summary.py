@@ -36,7 +36,12 @@ def summarize(config: KeeperConfig) -> list[str]:
         f"${risk.max_position_notional_usd:,.0f}, leverage <= {risk.max_leverage:g}x, "
         f"drawdown <= {risk.max_drawdown_pct:g}%{', KILL SWITCH ON' if risk.kill else ''}",
         f"strategy   {config.strategy.kind}, "
-        f"size {config.strategy.order_size:g} x {config.strategy.levels} level(s)",
+        f"size {config.strategy.order_size:g} x {config.strategy.levels} level(s), "
+        + (
+            f"quoting {config.strategy.market} on {config.strategy.venue}"
+            if config.strategy.venue is not None
+            else "no quoting (no venue)"
+        ),
     ]
 
 
@@ -56,7 +61,9 @@ def _venues(config: KeeperConfig) -> str:
     for name, venue in sorted(config.venues.items()):
         state = "" if venue.enabled else ", disabled"
         if isinstance(venue, HyperliquidVenueConfig):
-            where = "local server" if venue.local_server else venue.base_url
+            where = "local server" if venue.local_server else str(venue.base_url)
+            if venue.agent_key is not None:
+                where += f", agent key {venue.agent_key!r}"
             parts.append(f"{name} (hyperliquid, {where}{state})")
         elif isinstance(venue, DexVenueConfig):
             parts.append(f"{name} (dex, {', '.join(venue.markets)}{state})")
