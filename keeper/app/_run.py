@@ -227,7 +227,8 @@ def _log_quoting_summary(quoting: QuotingLoop) -> None:
     s = quoting.stats
     log.info(
         "quoting summary: %d decisions, %d requests, %d fills (%s), %d rejected, %d unknown (%d unresolved), "
-        "%d reconciliations, %d inferred fills, %d position corrections, position %s, fees %s",
+        "%d reconciliations, %d inferred fills, %d position corrections, position %s, fees %s, "
+        "settlement delay (action round trip) %.1f ms",
         s.decisions,
         s.sent,
         s.fills,
@@ -240,6 +241,7 @@ def _log_quoting_summary(quoting: QuotingLoop) -> None:
         s.position_corrections,
         quoting.ledger.position(quoting.settings.market),
         quoting.ledger.fees_paid,
+        quoting.venue.settlement_model().tau_s * 1000,
     )
 
 
