@@ -270,9 +270,8 @@ class QuotingLoop:
             funding_interval_s=interval,
             gas=self._gas(),
             tau_s=self.venue.settlement_model().tau_s,
-            # The feed is alive while any frame of the market arrives: a quiet book sends no new top.
-            market_data_s=_latest(self.market.book_s, self.market.context_s),
-            oracle_s=self.market.context_s,
+            market_data_s=self._current_as_of(now, _latest(self.market.book_s, self.market.context_s)),
+            oracle_s=self._current_as_of(now, self.market.context_s),
         )
 
     async def step(self) -> MakerDecision | None:
@@ -291,13 +290,23 @@ class QuotingLoop:
             self.stats.decisions += 1
             self.stats.denied += decision.denied
             if decision.state.value != self.stats.last_state:
-                log.warning("trading state %s -> %s", self.stats.last_state, decision.state.value)
+                reasons = ", ".join(r.value for r in self.maker.gate.assessment.reasons) or "limits clear"
+                log.warning(
+                    "trading state %s -> %s (%s)", self.stats.last_state, decision.state.value, reasons
+                )
                 self.stats.last_state = decision.state.value
             for batch in decision.batches:
                 await self._send_batch(batch)
             if decision.takes:
                 await self._send_takes(decision.takes)
             return decision
+
+    def _current_as_of(self, now: float, received_s: float | None) -> float | None:
+        """When data received at `received_s` was last known current: now while the venue's stream is
+        healthy (the venue pushes every change; a quiet book or oracle sends nothing new), else then."""
+        if received_s is not None and self.venue.stream_healthy():
+            return now
+        return received_s
 
     def _follow_tick(self) -> None:
         """Quote on the venue's current price step (on Hyperliquid it changes across powers of ten)."""

@@ -335,6 +335,10 @@ class Venue(Protocol):
     def events(self) -> AsyncIterator[VenueEvent]:
         """The event stream (market data for the connected markets, our orders, fills, funding)."""
 
+    def stream_healthy(self) -> bool:
+        """True while the event stream is connected with every subscription acknowledged: market data
+        delivered so far is current even when a quiet book sends nothing new (the stale-data rule)."""
+
     async def snapshot(self) -> VenueSnapshot:
         """Open orders, positions, margin and recent fills, read now."""
 

@@ -61,6 +61,7 @@ class FakeVenue:
         self.equity = Decimal(100_000)
         self.snapshots = 0
         self.cancel_all_calls = 0
+        self.healthy = True
 
     async def connect(self) -> None:
         return None
@@ -110,6 +111,9 @@ class FakeVenue:
     async def cancel_all(self, market: str | None = None) -> None:
         self.cancel_all_calls += 1
         self.resting.clear()
+
+    def stream_healthy(self) -> bool:
+        return self.healthy
 
     async def events(self) -> AsyncIterator[VenueEvent]:
         while True:
@@ -334,3 +338,18 @@ async def test_a_position_past_the_hedge_trigger_sends_an_ioc_on_the_tick(venue:
     # The fake venue refuses them: REJECTED with its words, nothing left in flight.
     assert all(loop.ledger.get(o.client_id).state is OrderState.REJECTED for o in iocs)  # type: ignore[union-attr]
     assert not {o.client_id for o in iocs} & loop.maker.gate.in_flight_ids()
+
+
+async def test_a_quiet_book_is_not_stale_while_the_stream_is_healthy(venue: FakeVenue) -> None:
+    loop = make_loop(venue)
+    await loop.reconcile()
+    feed_market(loop)
+    clock.now += 30  # nothing new for 30 s (stale_data_s = 5): the book simply did not change
+    decision = await loop.step()
+    assert decision is not None
+    assert decision.state.value == "active"
+    venue.healthy = False  # the stream is down: the last frame is 30 s old
+    decision = await loop.step()
+    assert decision is not None
+    assert decision.state.value == "halted"
+    assert not venue.resting

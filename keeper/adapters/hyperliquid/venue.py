@@ -438,6 +438,10 @@ class HyperliquidVenue:
     def events(self) -> AsyncIterator[VenueEvent]:
         return self._stream.events()
 
+    def stream_healthy(self) -> bool:
+        """Connected and resubscribed (the WS client answers pings; a missing pong reconnects)."""
+        return self._ws is not None and self._ws.connected
+
     async def snapshot(self) -> VenueSnapshot:
         """Open orders, positions, margin and recent fills of the master account (orders and fills of
         the connected markets only). Stamped before the reads: anything older is in it."""
