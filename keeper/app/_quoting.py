@@ -422,6 +422,10 @@ class QuotingLoop:
             log.warning("order rejected by %s: %s", self.venue.name, outcome.reason)
         elif isinstance(outcome, Unknown):
             self.stats.unknown += 1
+            # Settle it soon rather than at the next scheduled reconciliation: once the grace has passed
+            # the snapshot (or a targeted query) can tell.
+            delay_s = self.settings.reconcile_grace_ms / 1000.0 + 0.1
+            asyncio.get_running_loop().call_later(delay_s, self._reconcile_now.set)
             log.warning(
                 "order outcome unknown on %s (%s): left for reconciliation", self.venue.name, outcome.reason
             )

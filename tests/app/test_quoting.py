@@ -353,3 +353,19 @@ async def test_a_quiet_book_is_not_stale_while_the_stream_is_healthy(venue: Fake
     assert decision is not None
     assert decision.state.value == "halted"
     assert not venue.resting
+
+
+async def test_an_unknown_outcome_brings_reconciliation_forward(venue: FakeVenue) -> None:
+    loop = make_loop(venue, reconcile_interval_s=60.0, requote_interval_s=60.0, reconcile_grace_ms=100)
+    stop = asyncio.Event()
+    feed_market(loop)
+    venue.answer_unknown = True
+    task = asyncio.create_task(loop.run(stop))
+    await eventually(lambda: loop.stats.reconciliations >= 1)  # the start-up one: equity known
+    await loop.step()  # quotes whose outcome is unknown
+    assert loop.stats.unknown > 0
+    snapshots = venue.snapshots
+    clock.now += 1  # past the grace: the venue's listing can rule on them
+    await eventually(lambda: venue.snapshots > snapshots and loop.stats.queries > 0, timeout_s=3.0)
+    stop.set()
+    await task

@@ -82,6 +82,8 @@ _log = logging.getLogger(__name__)
 
 WsFactory = Callable[[EventHandler, ReconnectHook], HyperliquidWsClient]
 DEFAULT_TAU_S = 0.2  # settlement delay assumed before the first round trip is measured
+FILL_OVERLAP_MS = 60_000  # each snapshot re-reads this much before the previous one (late-stamped fills)
+MAX_FILL_ROWS = 2_000  # the venue's cap on one userFillsByTime answer
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _O = TypeVar("_O", OrderOutcome, CancelOutcome)
 _Outcome = TypeVar("_Outcome", SubmitOutcome, CoreCancelOutcome)
@@ -147,6 +149,7 @@ class HyperliquidVenue:
         self._expires_after_ms = expires_after_ms
         self._grace_ms = expiry_grace_ms
         self._dead_man_s = dead_man_s
+        self._last_snapshot_ms: int | None = None
         self._asset_ctx = asset_ctx
         self._ws_factory = ws_factory
         self._max_batch = max_batch
@@ -446,11 +449,18 @@ class HyperliquidVenue:
         """Open orders, positions, margin and recent fills of the master account (orders and fills of
         the connected markets only). Stamped before the reads: anything older is in it."""
         ts_ms = self._clock.now_ms()
+        # Fills by time since the previous snapshot (with an overlap the ledger de-duplicates), not the
+        # last 2,000: userFills costs one weight unit per 20 rows, which every few seconds would spend
+        # the REST budget on an active account.
+        since = (self._last_snapshot_ms if self._last_snapshot_ms is not None else ts_ms) - FILL_OVERLAP_MS
         orders, state, fills = await _all(
             self._rest.info("frontendOpenOrders", user=self._master),
             self._rest.info("clearinghouseState", user=self._master),
-            self._rest.user_fills(self._master),
+            self._rest.info("userFillsByTime", user=self._master, startTime=since),
         )
+        if len(fills) >= MAX_FILL_ROWS:
+            _log.warning("%d fills since %d: more may be missing from this snapshot", len(fills), since)
+        self._last_snapshot_ms = ts_ms
         positions, margin = account_reports(state)
         return VenueSnapshot(
             ts_ms=ts_ms,
