@@ -39,11 +39,12 @@ def next_funding_ms(time_ms: int | None) -> int | None:
 
 
 def fill_event(fill: Fill, cloids: CloidMap) -> core.OrderFilled:
-    """One fill of ours; ``crossed`` means we took liquidity."""
+    """One fill of ours; ``crossed`` means we took liquidity. Both sides of a trade share its ``tid``
+    (a cross between two of our own orders would book twice), so the trade id is ``tid:oid``."""
     return core.OrderFilled(
         client_id=cloids.client_id_of(fill.cloid),
         venue_order_id=str(fill.oid),
-        trade_id=str(fill.tid),
+        trade_id=f"{fill.tid}:{fill.oid}",
         market=fill.coin,
         side=side_of(fill.side),
         price=fill.px,

@@ -350,7 +350,7 @@ def test_fills_map_once_across_user_fills_and_the_user_channel() -> None:
     expected = core.OrderFilled(
         client_id="o1",
         venue_order_id="5",
-        trade_id="42",
+        trade_id="42:5",  # both sides of a trade share its tid
         market="ETH",
         side=Side.SELL,
         price=D(1990),
@@ -371,6 +371,17 @@ def test_fills_map_once_across_user_fills_and_the_user_channel() -> None:
         1,
         1,
     )
+
+
+def test_both_sides_of_one_trade_between_our_orders_are_two_fills() -> None:
+    cloids = CloidMap(PREFIX)
+    mapper = VenueEventMapper(cloids, ["ETH"])
+    sell, buy = wire_fill(50, 8, cloids.cloid_for("a1")), wire_fill(50, 9, cloids.cloid_for("b1"), side="B")
+    events = mapper.map(frame("userFills", {"user": USER, "fills": [sell, buy]}), T)
+    assert [(e.client_id, e.trade_id) for e in events if isinstance(e, core.OrderFilled)] == [
+        ("a1", "50:8"),
+        ("b1", "50:9"),
+    ]
 
 
 def test_funding_and_venue_cancels_on_the_user_channel() -> None:
