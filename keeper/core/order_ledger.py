@@ -22,13 +22,13 @@ Rules (NautilusTrader's outcome policy, docs/concepts/live.md):
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from decimal import Decimal
 
 import msgspec
 
 from keeper.core.order_diff import LiveOrder
+from keeper.core.recent import RecentKeys
 from keeper.core.venue import (
     Canceled,
     CancelOutcome,
@@ -98,9 +98,7 @@ class OrderLedger:
         self._orders: dict[str, TrackedOrder] = {}
         self._by_venue_id: dict[str, str] = {}
         self._positions: dict[str, Decimal] = {}
-        self._seen_fills: set[str] = set()
-        self._fill_order: deque[str] = deque()
-        self._fill_memory = fill_memory
+        self._seen_fills: RecentKeys[str] = RecentKeys(fill_memory)
         self.fees_paid = ZERO
         self.funding_received = ZERO
         self.unmatched_fills = 0  # fills of orders the ledger never knew (another process, a restart)
@@ -400,17 +398,8 @@ class OrderLedger:
         self._link(order, report.venue_order_id)
         return order
 
-    def _remember_fill(self, trade_id: str) -> bool:
-        if trade_id in self._seen_fills:
-            return False
-        self._seen_fills.add(trade_id)
-        self._fill_order.append(trade_id)
-        if len(self._fill_order) > self._fill_memory:
-            self._seen_fills.discard(self._fill_order.popleft())
-        return True
-
     def _fill(self, fill: OrderFilled, now_ms: int) -> list[OrderChange]:
-        if not self._remember_fill(fill.trade_id):
+        if not self._seen_fills.add(fill.trade_id):
             return []
         self._positions[fill.market] = self.position(fill.market) + fill.side.sign * fill.size
         self.fees_paid += fill.fee

@@ -10,7 +10,6 @@ unrecognised status is counted and ignored, never made a reject.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -31,6 +30,7 @@ from keeper.codecs.hyperliquid.ws_messages import (
     WsFunding,
 )
 from keeper.core import venue as core
+from keeper.core.recent import RecentKeys
 
 
 def next_funding_ms(time_ms: int | None) -> int | None:
@@ -144,25 +144,6 @@ class MappingStats(msgspec.Struct, kw_only=True):
     unknown_statuses: dict[str, int] = msgspec.field(default_factory=dict)
 
 
-class _Seen:
-    """Bounded memory of keys already handled."""
-
-    def __init__(self, size: int) -> None:
-        self._keys: set[tuple[object, ...]] = set()
-        self._order: deque[tuple[object, ...]] = deque()
-        self._size = size
-
-    def add(self, key: tuple[object, ...]) -> bool:
-        """False if ``key`` was seen before."""
-        if key in self._keys:
-            return False
-        self._keys.add(key)
-        self._order.append(key)
-        if len(self._order) > self._size:
-            self._keys.discard(self._order.popleft())
-        return True
-
-
 class VenueEventMapper:
     """WS events of one account -> core events, for the connected ``markets`` only.
 
@@ -175,8 +156,8 @@ class VenueEventMapper:
     def __init__(self, cloids: CloidMap, markets: Iterable[str], *, memory: int = 10_000) -> None:
         self._cloids = cloids
         self._markets = frozenset(markets)
-        self._fills = _Seen(memory)
-        self._fundings = _Seen(memory)
+        self._fills: RecentKeys[tuple[int, int]] = RecentKeys(memory)
+        self._fundings: RecentKeys[tuple[str, int]] = RecentKeys(memory)
         self.stats = MappingStats()
 
     def map(self, event: WsEvent, received_ms: int) -> list[core.VenueEvent]:
