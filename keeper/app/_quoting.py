@@ -25,12 +25,12 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
 
 import msgspec
 
+from keeper.app._quoting_state import MarketState, QuotingSettings, QuotingStats, latest
 from keeper.core.order_diff import Cancel, Place, Replace, WireAction
 from keeper.core.order_ledger import OrderChange, OrderLedger
 from keeper.core.quote import GasInput
@@ -57,59 +57,6 @@ from keeper.core.venue import (
 
 log = logging.getLogger("keeper.quoting")
 _Outcome = TypeVar("_Outcome", SubmitOutcome, CancelOutcome)
-
-
-class QuotingSettings(msgspec.Struct, frozen=True, kw_only=True):
-    market: str
-    requote_interval_s: float = 1.0
-    reconcile_interval_s: float = 5.0
-    reconcile_grace_ms: int = 2_000
-    prune_after_s: float = 600.0  # terminal orders are forgotten after this
-    cancel_on_stop: bool = True
-
-
-@dataclass
-class QuotingStats:
-    """Counters for metrics and the shutdown log line."""
-
-    decisions: int = 0
-    sent: int = 0
-    rejected: int = 0
-    unknown: int = 0
-    denied: int = 0
-    fills: int = 0
-    filled_size: Decimal = Decimal(0)
-    reconciliations: int = 0
-    inferred_fills: int = 0
-    position_corrections: int = 0
-    adopted: int = 0
-    queries: int = 0
-    stream_gaps: int = 0
-    send_errors: int = 0
-    last_state: str = "halted"
-    reasons: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class MarketState:
-    """Latest market data of the quoted market and when we received it (loop clock, seconds)."""
-
-    bid: float | None = None
-    ask: float | None = None
-    book_s: float | None = None
-    mark: float | None = None
-    oracle: float | None = None
-    funding_rate: float = 0.0
-    next_funding_ms: int | None = None
-    context_s: float | None = None
-
-    @property
-    def mid(self) -> float | None:
-        if self.bid is not None and self.ask is not None:
-            return (self.bid + self.ask) / 2.0
-        if self.mark is not None:
-            return self.mark
-        return self.bid if self.bid is not None else self.ask
 
 
 class QuotingLoop:
@@ -149,6 +96,7 @@ class QuotingLoop:
             asyncio.create_task(self._consume(), name="quoting-events"),
             asyncio.create_task(self._decide_loop(), name="quoting-decide"),
             asyncio.create_task(self._reconcile_loop(), name="quoting-reconcile"),
+            asyncio.create_task(self._status_loop(), name="quoting-status"),
         }
         stopped = asyncio.create_task(stop.wait(), name="quoting-stop")
         everything: list[asyncio.Task[object]] = [*tasks, stopped]
@@ -270,7 +218,7 @@ class QuotingLoop:
             funding_interval_s=interval,
             gas=self._gas(),
             tau_s=self.venue.settlement_model().tau_s,
-            market_data_s=self._current_as_of(now, _latest(self.market.book_s, self.market.context_s)),
+            market_data_s=self._current_as_of(now, latest(self.market.book_s, self.market.context_s)),
             oracle_s=self._current_as_of(now, self.market.context_s),
         )
 
@@ -470,6 +418,25 @@ class QuotingLoop:
         self._equity_mark = self.market.mid
         self.ledger.prune(now_ms - int(self.settings.prune_after_s * 1000))
 
+    async def _status_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.status_interval_s)
+            log.info("%s", self.status_line())
+
+    def status_line(self) -> str:
+        """State, position, resting orders, fills, unknowns and τ in one line."""
+        market = self.settings.market
+        s = self.stats
+        mid = self.market.mid
+        return (
+            f"{market} on {self.venue.name}: {s.last_state}, mid {mid if mid is not None else '-'}, "
+            f"position {self.ledger.position(market)}, {len(self.ledger.live_orders(market))} live order(s), "
+            f"{s.fills} fills ({s.filled_size}), {s.rejected} rejected, {self.unresolved()} unknown now, "
+            f"fees {self.ledger.fees_paid}, funding {self.ledger.funding_received}, "
+            f"τ {self.venue.settlement_model().tau_s * 1000:.1f} ms, "
+            f"stream {'up' if self.venue.stream_healthy() else 'DOWN'}"
+        )
+
     def unresolved(self) -> int:
         """Orders whose outcome is still unknown (a metric: it should drain to 0 after a reconcile)."""
         return len(self.ledger.orders([OrderState.UNKNOWN]))
@@ -478,6 +445,4 @@ class QuotingLoop:
         return int(self._now_s() * 1000)
 
 
-def _latest(*times: float | None) -> float | None:
-    known = [t for t in times if t is not None]
-    return max(known) if known else None
+__all__ = ["MarketState", "QuotingLoop", "QuotingSettings", "QuotingStats"]

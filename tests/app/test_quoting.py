@@ -369,3 +369,16 @@ async def test_an_unknown_outcome_brings_reconciliation_forward(venue: FakeVenue
     await eventually(lambda: venue.snapshots > snapshots and loop.stats.queries > 0, timeout_s=3.0)
     stop.set()
     await task
+
+
+async def test_status_line_names_state_position_orders_and_stream(venue: FakeVenue) -> None:
+    loop = make_loop(venue)
+    await loop.reconcile()
+    feed_market(loop)
+    await loop.step()
+    line = loop.status_line()
+    assert line.startswith("ETH on fake: active, mid 2000.0, position 0, ")
+    assert f"{len(venue.resting)} live order(s)" in line
+    assert line.endswith("stream up")
+    venue.healthy = False
+    assert loop.status_line().endswith("stream DOWN")
