@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from keeper.codecs.hyperliquid import (
+    L1_ACTION_TYPES,
     USER_SIGNED_TYPES,
     ActionValidationError,
     HyperliquidCodecError,
@@ -31,19 +32,6 @@ from keeper.localvenue._wire import BadRequest, JsonDict
 DAY_MS = 86_400_000
 NONCE_SET_SIZE = 100
 AGENT_VALIDITY_MS = 180 * DAY_MS
-L1_TYPES = frozenset(
-    {
-        "order",
-        "cancel",
-        "cancelByCloid",
-        "modify",
-        "batchModify",
-        "scheduleCancel",
-        "updateLeverage",
-        "updateIsolatedMargin",
-        "noop",
-    }
-)
 
 
 class SignedRequest(msgspec.Struct, frozen=True):
@@ -92,7 +80,7 @@ def recover(
         if request.action_type in USER_SIGNED_TYPES:
             user_action = parse_user_signed_action(request.action)
             return recover_user_signed_signer(user_action, request.signature), user_action
-        if request.action_type in L1_TYPES:
+        if request.action_type in L1_ACTION_TYPES:
             l1_action = parse_l1_action(request.action)
             signer = recover_l1_signer(
                 l1_action,

@@ -159,6 +159,7 @@ from keeper.codecs.hyperliquid.wire_numbers import (
     usd_to_micro_int,
 )
 from keeper.codecs.hyperliquid.wire_types import (
+    L1_ACTION_TYPES,
     ApproveAgentAction,
     ApproveBuilderFeeAction,
     BatchModifyAction,
@@ -228,6 +229,7 @@ __all__ = [
     "INFO_TYPES",
     "IP_WEIGHT_PER_MINUTE",
     "KECCAK_BACKEND",
+    "L1_ACTION_TYPES",
     "LIMIT_ALO",
     "LIMIT_GTC",
     "LIMIT_IOC",

@@ -15,7 +15,6 @@ as ``0x`` + 64 hex digits. ``vaultAddress`` and ``expiresAfter`` may be absent o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import get_args
 
 from keeper.codecs.hyperliquid.eip712 import USER_SIGNED_TYPES
 from keeper.codecs.hyperliquid.errors import HyperliquidCodecError, SignRequestError
@@ -27,11 +26,10 @@ from keeper.codecs.hyperliquid.signing import (
     sign_connection_id,
     sign_user_signed_action,
 )
-from keeper.codecs.hyperliquid.wire_types import L1Action, UserSignedActionBase
+from keeper.codecs.hyperliquid.wire_types import L1_ACTION_TYPES, L1Action, UserSignedActionBase
 
 REQUEST_KEYS = frozenset({"key", "action", "nonce", "vaultAddress", "expiresAfter", "isMainnet"})
 _REQUIRED_KEYS = ("key", "action", "nonce", "isMainnet")
-_KNOWN_L1_TYPES = frozenset(cls.__struct_config__.tag for cls in get_args(L1Action))
 
 
 def _checked_request(request: object) -> Mapping[str, object]:
@@ -97,7 +95,7 @@ def sign_request(request: Mapping[str, object]) -> dict[str, object]:
         return _sign_user_signed(checked, action)
     to_hash: L1Action | Mapping[str, object] = action
     try:
-        if action_type in _KNOWN_L1_TYPES:
+        if action_type in L1_ACTION_TYPES:
             to_hash = parse_l1_action(action)
         vault = checked.get("vaultAddress")
         expires = checked.get("expiresAfter")

@@ -14,7 +14,7 @@ Build orders from Decimals with :mod:`keeper.codecs.hyperliquid.order_builders`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 from msgspec import Meta, field
@@ -183,6 +183,8 @@ L1Action = (
     | UpdateIsolatedMarginAction
     | NoopAction
 )
+# The wire "type" of every L1 action (the rest of /exchange actions are user-signed).
+L1_ACTION_TYPES: frozenset[str] = frozenset(cls.__struct_config__.tag for cls in get_args(L1Action))
 
 
 class UserSignedActionBase(
