@@ -104,6 +104,17 @@ class CloidMap:
 # ---- markets and orders ------------------------------------------------------------------------
 
 
+def price_step(price: Decimal, sz_decimals: int) -> Decimal:
+    """The perp price step at ``price``: the ``6 - szDecimals`` decimals tick, coarsened by the
+    5-significant-figure rule (at 2,000: 0.1; at 20,000: 1), never coarser than 1 (integer prices are
+    always valid)."""
+    tick = Decimal(1).scaleb(-(PERP_MAX_DECIMALS - sz_decimals))
+    if not price.is_finite() or price <= 0:
+        return tick
+    sig_fig_step = Decimal(1).scaleb(price.adjusted() - (MAX_PRICE_SIG_FIGS - 1))
+    return max(tick, min(Decimal(1), sig_fig_step))
+
+
 class HlMarket(msgspec.Struct, frozen=True, kw_only=True):
     """One perp market as the adapter trades it: asset id (meta index) and szDecimals."""
 
@@ -121,12 +132,8 @@ class HlMarket(msgspec.Struct, frozen=True, kw_only=True):
         return Decimal(1).scaleb(-self.sz_decimals)
 
     def tick_at(self, price: Decimal) -> Decimal:
-        """The price step at ``price``: the decimals tick, coarsened by the 5-significant-figure rule
-        (at 2,000: 0.1; at 20,000: 1), never coarser than 1 (integer prices are always valid)."""
-        if not price.is_finite() or price <= 0:
-            return self.tick
-        sig_fig_step = Decimal(1).scaleb(price.adjusted() - (MAX_PRICE_SIG_FIGS - 1))
-        return max(self.tick, min(Decimal(1), sig_fig_step))
+        """The price step at ``price`` (see :func:`price_step`)."""
+        return price_step(price, self.sz_decimals)
 
     def spec(self, price: Decimal | None = None) -> core.MarketSpec:
         """The core spec; its tick is :meth:`tick_at` the given price (the decimals tick without one).
@@ -175,7 +182,7 @@ def wire_price(price: Decimal, sz_decimals: int) -> Decimal:
     if price != round_price(price, sz_decimals, rounding=ROUND_FLOOR):
         raise ValueError(
             f"price {price} has more than {MAX_PRICE_SIG_FIGS} significant figures; the step at this price "
-            f"is {HlMarket(coin='', asset=0, sz_decimals=sz_decimals).tick_at(price)}"
+            f"is {price_step(price, sz_decimals)}"
         )
     return price
 
@@ -348,6 +355,7 @@ __all__ = [
     "order_report",
     "order_status_report",
     "order_wire",
+    "price_step",
     "side_of",
     "status_family",
     "submit_outcome",
