@@ -192,10 +192,7 @@ class QuotingLoop:
 
     async def _decide_loop(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.settings.requote_interval_s):
-                    await self._wake.wait()
-            self._wake.clear()
+            await _wait_or_timeout(self._wake, self.settings.requote_interval_s)
             await self.step()
 
     def view(self) -> MarketView | None:
@@ -216,8 +213,7 @@ class QuotingLoop:
             funding_rate=self.market.funding_rate,
             time_to_funding_s=max(0.0, next_s - now),
             funding_interval_s=interval,
-            gas=self._gas(),
-            tau_s=self.venue.settlement_model().tau_s,
+            gas=self._gas(),  # τ: the maker's settlement model, refreshed from the venue each step
             market_data_s=self._current_as_of(now, latest(self.market.book_s, self.market.context_s)),
             oracle_s=self._current_as_of(now, self.market.context_s),
         )
@@ -225,11 +221,12 @@ class QuotingLoop:
     async def step(self) -> MakerDecision | None:
         """One decision and its sends. Returns the decision (None: no market data yet)."""
         async with self._decide_lock:
+            # The venue's settlement model (τ as observed) and price step, read once per decision.
+            self.maker.settlement = self.venue.settlement_model()
+            self._follow_tick()
             view = self.view()
             if view is None:
                 return None
-            self.maker.settlement = self.venue.settlement_model()
-            self._follow_tick()
             market = self.settings.market
             position = float(self.ledger.position(market))
             decision = self.maker.decide(
@@ -382,10 +379,7 @@ class QuotingLoop:
 
     async def _reconcile_loop(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.settings.reconcile_interval_s):
-                    await self._reconcile_now.wait()
-            self._reconcile_now.clear()
+            await _wait_or_timeout(self._reconcile_now, self.settings.reconcile_interval_s)
             try:
                 await self.reconcile()
             except Exception:
@@ -443,6 +437,14 @@ class QuotingLoop:
 
     def _now_ms(self) -> int:
         return int(self._now_s() * 1000)
+
+
+async def _wait_or_timeout(event: asyncio.Event, timeout_s: float) -> None:
+    """Until `event` is set or `timeout_s` passes, whichever is first; the event is cleared after."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            await event.wait()
+    event.clear()
 
 
 __all__ = ["MarketState", "QuotingLoop", "QuotingSettings", "QuotingStats"]
