@@ -113,15 +113,13 @@ async def open_hyperliquid(
     )
     await hl.connect()
     stack.push_async_callback(hl.close)
-    mids = await rest.info("allMids")
-    if market not in mids:
-        raise VenueStartError(
-            f"{at}: the venue has no mid for {market!r} (markets: {', '.join(sorted(mids))})"
-        )
+    mid = hl.last_price(market)  # read at connect: no second allMids request
+    if mid is None:
+        raise VenueStartError(f"{at}: the venue has no mid for {market!r}")
     log.info(
         "connected to %s as %s (signing with %s)",
         name,
         account,
         "agent " + signer.address if agent else "master",
     )
-    return hl, float(mids[market])
+    return hl, float(mid)

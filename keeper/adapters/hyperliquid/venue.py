@@ -24,6 +24,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from decimal import Decimal
 from typing import TypeVar
 
 from keeper.adapters.hyperliquid._clock import Clock, WallClock
@@ -440,6 +441,10 @@ class HyperliquidVenue:
 
     def events(self) -> AsyncIterator[VenueEvent]:
         return self._stream.events()
+
+    def last_price(self, market: str) -> Decimal | None:
+        """The latest mid seen for ``market`` (allMids at connect, then the book), or None."""
+        return self._stream.last_px.get(market)
 
     def stream_healthy(self) -> bool:
         """Connected and resubscribed (the WS client answers pings; a missing pong reconnects)."""
