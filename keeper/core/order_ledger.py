@@ -18,6 +18,13 @@ Rules (NautilusTrader's outcome policy, docs/concepts/live.md):
   differ from what the fills gave.
 - A cancel whose outcome is unknown, or that the venue refused because the order is gone, leaves the
   order PENDING_CANCEL: gone-by-fill and gone-by-cancel look alike, so the fills decide.
+- A refused replace leaves the old order in the state it had before, flagged `suspect`: the venue may
+  not know it (a submit that timed out and never landed), so it is kept out of the order diff (no
+  replace-refuse-replace livelock) and queried at the next reconciliation, listed or not.
+- Plausibility of stream fills: a fill for an order we never sent, on the wrong side, beyond the order's
+  size or through its limit price is held, not booked, until a snapshot's fills (the venue's own
+  records) contain the same trade id; a held fill the venue's records do not confirm is discarded.
+  Positions, and so hedges, never move on a held fill.
 """
 
 from __future__ import annotations
@@ -69,6 +76,8 @@ class TrackedOrder(msgspec.Struct, kw_only=True):
     replaced_by: str | None = None
     cancel_sent_ms: int | None = None
     external: bool = False  # adopted from a snapshot: not sent by this process
+    suspect: bool = False  # a replace of it was refused: query before trusting it again
+    state_before_cancel: OrderState | None = None  # what a refused replace restores
 
     @property
     def client_id(self) -> str:
@@ -83,12 +92,22 @@ class OrderChange(msgspec.Struct, frozen=True, kw_only=True):
     filled: Decimal = ZERO
 
 
+class HeldFill(msgspec.Struct, frozen=True, kw_only=True):
+    """A stream fill that does not fit what we sent, waiting for the venue's records."""
+
+    fill: OrderFilled
+    held_ms: int
+    why: str
+
+
 class ReconcileResult(msgspec.Struct, frozen=True, kw_only=True):
     changes: tuple[OrderChange, ...]
     to_query: tuple[str, ...]  # may be live, not listed open by the venue: ask before ruling
     adopted: tuple[str, ...]  # open at the venue, unknown to us
     position_corrections: tuple[tuple[str, Decimal, Decimal], ...]  # (market, ours, venue's)
     inferred_fills: int = 0
+    confirmed_fills: tuple[OrderFilled, ...] = ()  # held fills the venue's records confirmed (now booked)
+    discarded_fills: tuple[HeldFill, ...] = ()  # held fills the venue's records do not have
 
 
 class OrderLedger:
@@ -102,6 +121,7 @@ class OrderLedger:
         self.fees_paid = ZERO
         self.funding_received = ZERO
         self.unmatched_fills = 0  # fills of orders the ledger never knew (another process, a restart)
+        self._held: dict[str, HeldFill] = {}  # trade id -> implausible stream fill awaiting confirmation
         # When the stream last booked a fill per market (our clock): a snapshot read before that may
         # not contain it, so its position is not used to correct ours.
         self._stream_fill_ms: dict[str, int] = {}
@@ -132,8 +152,17 @@ class OrderLedger:
             if o.request.market == market
             and o.state.maybe_live
             and o.state is not OrderState.PENDING_CANCEL
+            and not o.suspect
             and o.remaining > 0
         ]
+
+    def held_fills(self) -> list[HeldFill]:
+        """Stream fills held for confirmation (not in any position)."""
+        return list(self._held.values())
+
+    def suspects(self) -> list[TrackedOrder]:
+        """Orders whose replace the venue refused: each is queried at the next reconciliation."""
+        return [o for o in self._orders.values() if o.suspect and not o.state.terminal]
 
     def pending_cancels(self, market: str) -> list[TrackedOrder]:
         return [
@@ -158,6 +187,8 @@ class OrderLedger:
     def cancel_sent(self, client_id: str, now_ms: int) -> None:
         order = self._orders[client_id]
         if not order.state.terminal:
+            if order.state is not OrderState.PENDING_CANCEL:
+                order.state_before_cancel = order.state
             order.state = OrderState.PENDING_CANCEL
             order.cancel_sent_ms = now_ms
             order.updated_ms = now_ms
@@ -219,19 +250,26 @@ class OrderLedger:
         if isinstance(outcome, Resting | Executed) and not old.state.terminal:
             changes.append(self._close(old, now_ms, "replaced"))
         elif isinstance(outcome, Rejected) and old.state is OrderState.PENDING_CANCEL:
-            # The modify did not happen; the old order is as it was (reconciliation corrects it if gone).
-            changes.append(
-                self._move(
-                    old, OrderState.PARTIALLY_FILLED if old.filled > 0 else OrderState.ACCEPTED, now_ms
-                )
-            )
+            # The modify did not happen: the old order is as it was before the replace. It may be gone
+            # (or never have landed), so it is queried before the diff may touch it again; its cancel
+            # time stays, so it keeps ageing towards the query instead of looking freshly sent.
+            before = old.state_before_cancel
+            if before is None or before in (OrderState.PENDING_CANCEL, OrderState.SUBMITTED):
+                before = OrderState.PARTIALLY_FILLED if old.filled > 0 else OrderState.ACCEPTED
+            changes.append(self._move(old, before, now_ms))
             old.replaced_by = None
+            old.suspect = True
         return changes
 
     def on_event(self, event: VenueEvent, now_ms: int) -> list[OrderChange]:
         if isinstance(event, OrderFilled):
-            if event.trade_id not in self._seen_fills:
-                self._stream_fill_ms[event.market] = now_ms
+            if event.trade_id in self._seen_fills or event.trade_id in self._held:
+                return []
+            why = self._implausible(event)
+            if why is not None:
+                self._held[event.trade_id] = HeldFill(fill=event, held_ms=now_ms, why=why)
+                return []
+            self._stream_fill_ms[event.market] = now_ms
             return self._fill(event, now_ms)
         if isinstance(event, OrderAccepted):
             order = self._find(event.client_id, event.venue_order_id)
@@ -263,10 +301,19 @@ class OrderLedger:
         snapshot was read is not corrected by it (the next snapshot contains that fill)."""
         changes: list[OrderChange] = []
         inferred = 0
+        confirmed: list[OrderFilled] = []
         for fill in sorted(snapshot.fills, key=lambda f: f.ts_ms):
             if fill.trade_id not in self._seen_fills:
-                inferred += 1
+                if self._held.pop(fill.trade_id, None) is not None:
+                    confirmed.append(fill)  # the venue's record, not the stream's copy, is booked
+                else:
+                    inferred += 1
                 changes.extend(self._fill(fill, now_ms))
+        # Held before this snapshot was read (with the grace for the venue's own lag) and not in it:
+        # the venue has no such trade.
+        discarded = [h for h in self._held.values() if h.held_ms < snapshot.ts_ms - grace_ms]
+        for held in discarded:
+            del self._held[held.fill.trade_id]
         listed: set[str] = set()
         adopted: list[str] = []
         for report in snapshot.open_orders:
@@ -290,12 +337,14 @@ class OrderLedger:
                     OrderState.PARTIALLY_FILLED if report.size < report.original_size else OrderState.ACCEPTED
                 )
                 changes.append(self._move(order, state, now_ms))
+        for client_id in listed:
+            self._orders[client_id].suspect = False  # the venue lists it: it is live, trust it again
         to_query = [
             o.client_id
             for o in self._orders.values()
             if not o.state.terminal
             and o.client_id not in listed
-            and max(o.sent_ms, o.cancel_sent_ms or 0) < snapshot.ts_ms - grace_ms
+            and (o.suspect or max(o.sent_ms, o.cancel_sent_ms or 0) < snapshot.ts_ms - grace_ms)
         ]
         corrections: list[tuple[str, Decimal, Decimal]] = []
         markets = {p.market for p in snapshot.positions} | set(self._positions)
@@ -311,6 +360,8 @@ class OrderLedger:
             adopted=tuple(adopted),
             position_corrections=tuple(corrections),
             inferred_fills=inferred,
+            confirmed_fills=tuple(confirmed),
+            discarded_fills=tuple(discarded),
         )
 
     def resolve(self, client_id: str, answer: OrderReport | NotFound, now_ms: int) -> list[OrderChange]:
@@ -320,11 +371,12 @@ class OrderLedger:
             return []
         if isinstance(answer, NotFound):
             if not answer.final:
-                return []  # the request may still land: stays as it is
+                return []  # the request may still land: stays as it is (and suspect, if it was)
             if order.state in (OrderState.SUBMITTED, OrderState.UNKNOWN):
                 return [self._move(order, OrderState.REJECTED, now_ms, reason="never reached the venue")]
             return [self._close(order, now_ms, "not found at the venue")]
         self._link(order, answer.venue_order_id)
+        order.suspect = False
         if answer.state.terminal:
             filled_at_venue = answer.original_size - answer.size
             if answer.state is OrderState.FILLED or filled_at_venue >= order.request.size:
@@ -348,6 +400,22 @@ class OrderLedger:
         return len(gone)
 
     # ---- internals ----
+
+    def _implausible(self, fill: OrderFilled) -> str | None:
+        """Why a stream fill does not fit what we sent (None: it fits and may be booked now)."""
+        order = self._find(fill.client_id, fill.venue_order_id)
+        if order is None:
+            return "no order of ours"
+        request = order.request
+        if fill.size <= 0 or fill.price <= 0 or not fill.size.is_finite() or not fill.price.is_finite():
+            return f"size {fill.size} at {fill.price}"
+        if fill.market != request.market or fill.side is not request.side:
+            return f"{fill.side.value} {fill.market} fill of a {request.side.value} {request.market} order"
+        if order.filled + fill.size > request.size:
+            return f"fill of {fill.size} on {request.size} with {order.filled} already filled"
+        if fill.side.sign * (fill.price - request.price) > 0:
+            return f"price {fill.price} through the limit {request.price}"
+        return None
 
     def _find(self, client_id: str | None, venue_order_id: str | None) -> TrackedOrder | None:
         if client_id is not None and client_id in self._orders:

@@ -401,11 +401,11 @@ def test_live_orders_are_the_maybe_live_ones_at_their_remaining_size() -> None:
     unknown(ledger, req("unk", "2", price="98"), 0)
     resting(ledger, req("acc", "3", side=Side.SELL, price="101"), "a")
     resting(ledger, req("part", "4", side=Side.SELL, price="102"), "p")
-    ledger.on_event(fill("part", "tp", "1.5", venue_order_id="p", side=Side.SELL), 1)
+    ledger.on_event(fill("part", "tp", "1.5", venue_order_id="p", side=Side.SELL, price="102"), 1)
     resting(ledger, req("pend", "1", price="97"), "c")
     ledger.cancel_sent("pend", 2)
     resting(ledger, req("filled", "1", price="96"), "f")
-    ledger.on_event(fill("filled", "tf", "1", venue_order_id="f"), 3)
+    ledger.on_event(fill("filled", "tf", "1", venue_order_id="f", price="96"), 3)
     resting(ledger, req("canc", "1", price="95"), "x")
     ledger.on_cancel_outcome("canc", Canceled(), 4)
     ledger.submitted(req("rej", "1", price="94"), 0)
@@ -578,7 +578,31 @@ def test_replace_rejected_leaves_the_old_order_as_it_was() -> None:
     ]
     o1, o2 = order(ledger, "o1"), order(ledger, "o2")
     assert (o1.state, o1.replaced_by, o2.state, o2.reason) == (S.ACCEPTED, None, S.REJECTED, reason)
+    # Both may be gone: out of the diff until the venue says, queried even when just sent.
+    assert ledger.live_orders(ETH) == []
+    assert {o.client_id for o in ledger.suspects()} == {"o1", "p1"}
+    result = ledger.reconcile(snap(150, (report("o1", "1", "2", "2"),)), 150)
+    assert result.to_query == ("p1",)
+    assert [o.order_id for o in ledger.live_orders(ETH)] == ["o1"]
+    ledger.resolve("p1", report("p1", "2", "1.5", "2", side=Side.BUY), 160)
     assert [o.order_id for o in ledger.live_orders(ETH)] == ["o1", "p1"]
+    assert ledger.suspects() == []
+
+
+def test_a_refused_replace_of_an_order_that_never_landed_is_queried_not_retried() -> None:
+    """The slow-venue livelock: a submit timed out (never landed), every replace of it is refused."""
+    ledger = OrderLedger()
+    unknown(ledger, req("o1", "1"), 0)
+    ledger.replace_sent("o1", req("o2", "1", price="99"), 1_000)
+    refused = Rejected(reason="Cannot modify canceled or filled order")
+    assert ledger.on_replace_outcome("o1", "o2", refused, 1_010) == [
+        change("o2", S.REJECTED),
+        change("o1", S.UNKNOWN),
+    ]
+    assert ledger.live_orders(ETH) == []  # the diff will not replace it again
+    # Queried at the next reconciliation although its last send is inside the grace.
+    assert ledger.reconcile(snap(1_100), 1_100, grace_ms=2_000).to_query == ("o1",)
+    assert ledger.resolve("o1", NotFound(final=True), 12_000) == [change("o1", S.REJECTED)]
 
 
 def test_replace_unknown_leaves_both_maybe_live() -> None:
@@ -657,21 +681,52 @@ def test_fills_are_deduplicated_by_trade_id_across_stream_and_snapshot() -> None
 
 def test_fill_memory_is_bounded() -> None:
     ledger = OrderLedger(fill_memory=2)
+    resting(ledger, req("o1", "10"), "1")
     for trade_id in ("a", "b", "c"):
-        ledger.on_event(fill(None, trade_id, "1", venue_order_id="ext"), 0)
+        ledger.on_event(fill("o1", trade_id, "1", venue_order_id="1"), 0)
     assert ledger.position(ETH) == 3
-    ledger.on_event(fill(None, "a", "1", venue_order_id="ext"), 0)  # forgotten: counted again
-    ledger.on_event(fill(None, "c", "1", venue_order_id="ext"), 0)  # remembered
+    ledger.on_event(fill("o1", "a", "1", venue_order_id="1"), 0)  # forgotten: counted again
+    ledger.on_event(fill("o1", "c", "1", venue_order_id="1"), 0)  # remembered
     assert ledger.position(ETH) == 4
 
 
-def test_fills_of_unknown_orders_book_position_and_count_as_unmatched() -> None:
+def test_stream_fills_of_unknown_orders_are_held_until_the_venue_confirms_them() -> None:
     ledger = OrderLedger()
-    got = ledger.on_event(fill(None, "x1", "0.3", venue_order_id="999", side=Side.SELL, fee="0.01"), 10)
-    assert got == []
-    got = ledger.on_event(fill("someone-else", "x2", "0.1", venue_order_id="998", fee="0.01"), 11)
-    assert got == []
+    x1 = fill(None, "x1", "0.3", venue_order_id="999", side=Side.SELL, fee="0.01")
+    x2 = fill("someone-else", "x2", "0.1", venue_order_id="998", fee="0.01")
+    fake = fill(None, "fake", "1000", venue_order_id="1", price="1")
+    for i, f in enumerate((x1, x2, fake)):
+        assert ledger.on_event(f, 10 + i) == []
+    # Nothing booked: no position, no fee, hedges see flat.
+    assert (ledger.position(ETH), ledger.unmatched_fills, ledger.fees_paid) == (0, 0, 0)
+    assert {h.fill.trade_id for h in ledger.held_fills()} == {"x1", "x2", "fake"}
+    # The venue's records have x1 and x2 (not the fake): those are booked, the fake is dropped.
+    result = ledger.reconcile(snap(5_000, fills=(x1, x2), positions={ETH: "-0.2"}), 5_000)
+    assert {f.trade_id for f in result.confirmed_fills} == {"x1", "x2"}
+    assert [h.fill.trade_id for h in result.discarded_fills] == ["fake"]
+    assert (result.inferred_fills, result.position_corrections) == (0, ())
     assert (ledger.position(ETH), ledger.unmatched_fills, ledger.fees_paid) == (D("-0.2"), 2, D("0.02"))
+    assert ledger.held_fills() == []
+
+
+@pytest.mark.parametrize(
+    ("size", "side", "price", "why"),
+    [
+        ("3", Side.BUY, "100", "already filled"),  # more than the order's size
+        ("1", Side.SELL, "100", "fill of a buy"),  # wrong side
+        ("1", Side.BUY, "101", "through the limit"),  # a buy filled above its limit
+    ],
+)
+def test_stream_fills_that_do_not_fit_the_order_are_held(size: str, side: Side, price: str, why: str) -> None:
+    ledger = OrderLedger()
+    resting(ledger, req("o1", "2"), "1")
+    assert ledger.on_event(fill("o1", "t1", size, venue_order_id="1", side=side, price=price), 5) == []
+    (held,) = ledger.held_fills()
+    assert why in held.why
+    assert (ledger.position(ETH), order(ledger, "o1").filled) == (0, 0)
+    # A held fill the venue's records lack is discarded once a snapshot read after the grace lacks it.
+    assert ledger.reconcile(snap(1_000), 1_000, grace_ms=2_000).discarded_fills == ()
+    assert len(ledger.reconcile(snap(3_000), 3_000, grace_ms=2_000).discarded_fills) == 1
 
 
 def test_fees_and_funding_accumulate() -> None:
@@ -679,7 +734,8 @@ def test_fees_and_funding_accumulate() -> None:
     resting(ledger, req("o1", "3"), "1")
     ledger.on_event(fill("o1", "t1", "1", venue_order_id="1", fee="0.05"), 1)
     ledger.on_event(fill("o1", "t2", "1", venue_order_id="1", fee="-0.02"), 2)  # a maker rebate
-    ledger.on_event(fill(None, "t3", "1", venue_order_id="?", fee="0.10", market=BTC), 3)
+    t3 = fill(None, "t3", "1", venue_order_id="?", fee="0.10", market=BTC)
+    ledger.reconcile(snap(3, (), {ETH: "2", BTC: "1"}, (t3,)), 3)
     assert ledger.fees_paid == D("0.13")
     for amount in ("1.25", "-0.5"):
         paid = FundingPaid(market=ETH, amount=D(amount), rate=D("0.0001"), position=D(2), ts_ms=4)
@@ -691,9 +747,9 @@ def test_fees_and_funding_accumulate() -> None:
 def test_events_match_by_venue_id_when_the_client_id_is_missing() -> None:
     ledger = OrderLedger()
     unknown(ledger, req("o1", "2"), 0)
-    # An unlinked venue id matches nothing: the fill is booked as unmatched.
+    # An unlinked venue id matches nothing: the fill is held for the venue's records.
     ledger.on_event(fill(None, "t0", "0.5", venue_order_id="42"), 1)
-    assert (ledger.unmatched_fills, order(ledger, "o1").filled) == (1, D(0))
+    assert (len(ledger.held_fills()), order(ledger, "o1").filled) == (1, D(0))
     # The accept carries both ids and links them; from then on the venue id alone is enough.
     assert ledger.on_event(OrderAccepted(client_id="o1", venue_order_id="42", market=ETH, ts_ms=2), 2) == [
         change("o1", S.ACCEPTED)
@@ -705,7 +761,7 @@ def test_events_match_by_venue_id_when_the_client_id_is_missing() -> None:
         change("o1", S.CANCELED)
     ]
     o1 = order(ledger, "o1")
-    assert (o1.filled, ledger.position(ETH), ledger.unmatched_fills) == (D("0.5"), D(1), 1)
+    assert (o1.filled, ledger.position(ETH), ledger.unmatched_fills) == (D("0.5"), D("0.5"), 0)
 
 
 def test_a_fill_under_a_new_venue_id_relinks_the_order() -> None:
@@ -722,8 +778,13 @@ def test_fills_after_filled_keep_it_filled() -> None:
     ledger = OrderLedger()
     resting(ledger, req("o1", "1"), "1")
     ledger.on_event(fill("o1", "t1", "1", venue_order_id="1"), 1)
-    # A venue over-fill (should not happen) is still booked in the position; the state stays FILLED.
-    assert ledger.on_event(fill("o1", "t2", "0.5", venue_order_id="1"), 2) == [change("o1", S.FILLED, "0.5")]
+    # A streamed over-fill does not fit the order: held until the venue's records have it, then booked
+    # in the position (the venue's word); the state stays FILLED.
+    t2 = fill("o1", "t2", "0.5", venue_order_id="1")
+    assert ledger.on_event(t2, 2) == []
+    assert ledger.position(ETH) == 1
+    result = ledger.reconcile(snap(3, fills=(t2,), positions={ETH: "1.5"}), 3)
+    assert result.changes == (change("o1", S.FILLED, "0.5"),)
     o1 = order(ledger, "o1")
     assert (o1.state, o1.filled, o1.remaining, ledger.position(ETH)) == (S.FILLED, D("1.5"), D(0), D("1.5"))
 
@@ -816,8 +877,10 @@ def test_reconcile_updates_remaining_but_never_reopens_a_terminal_order() -> Non
 
 def test_reconcile_takes_the_venues_positions() -> None:
     ledger = OrderLedger()
-    ledger.on_event(fill(None, "a", "1", venue_order_id="?", market=ETH), 0)
-    ledger.on_event(fill(None, "b", "2", venue_order_id="?", market="SOL"), 0)
+    resting(ledger, req("e", "1"), "1")
+    resting(ledger, req("s", "2", market="SOL"), "2")
+    ledger.on_event(fill("e", "a", "1", venue_order_id="1", market=ETH), 0)
+    ledger.on_event(fill("s", "b", "2", venue_order_id="2", market="SOL"), 0)
     result = ledger.reconcile(snap(1_000, positions={ETH: "0.5", BTC: "-1", "SOL": "2"}), 1_000)
     # ETH differs, BTC we never saw, SOL agrees: (market, ours, venue's), sorted by market.
     assert result.position_corrections == ((BTC, D(0), D(-1)), (ETH, D(1), D("0.5")))
@@ -893,7 +956,9 @@ def test_prune_keeps_a_venue_id_now_owned_by_the_replacement() -> None:
     ledger.on_replace_outcome("o1", "o2", Resting(venue_order_id="7"), 20)
     assert ledger.prune(before_ms=1_000) == 1
     assert ledger.by_venue_id("7") is order(ledger, "o2")
-    assert ledger.on_event(fill(None, "t", "1", venue_order_id="7"), 30) == [change("o2", S.FILLED, "1")]
+    assert ledger.on_event(fill(None, "t", "1", venue_order_id="7", price="99"), 30) == [
+        change("o2", S.FILLED, "1")
+    ]
 
 
 # ---- changes for the risk gate --------------------------------------------------------------------
@@ -1003,6 +1068,7 @@ class LedgerMachine(RuleBasedStateMachine):
         return int(data.draw(st.sampled_from(sorted(self.requests)), label="order")[1:])
 
     def _deliver(self, f: OrderFilled) -> None:
+        """A fill the ledger books: a plausible stream fill, or any fill in the venue's records."""
         self.delivered.setdefault(f.trade_id, f)
         if f.client_id is not None:
             self.fill_targets.add(f.client_id)
@@ -1114,7 +1180,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(k=st.integers(0, 2), dt=_DT)
     def foreign_fill(self, k: int, dt: int) -> None:
         self._begin(dt)
-        self._deliver(self.foreign[k])
+        # A streamed fill of no order of ours is held: not booked until a snapshot's fills have it.
         self.ledger.on_event(self.foreign[k], self.now)
 
     @precondition(lambda self: self.requests)
@@ -1289,7 +1355,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def live_orders_are_maybe_live_and_not_cancelling(self) -> None:
-        """(5) live_orders: exactly the non-terminal, non-cancelling orders with size left."""
+        """(5) live_orders: exactly the non-terminal, non-cancelling, trusted orders with size left."""
         for m in MARKETS:
             expected = {
                 o.client_id: o.remaining
@@ -1297,6 +1363,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 if o.request.market == m
                 and not o.state.terminal
                 and o.state is not S.PENDING_CANCEL
+                and not o.suspect
                 and o.remaining > 0
             }
             live = self.ledger.live_orders(m)
