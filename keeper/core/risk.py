@@ -61,6 +61,11 @@ class DenialReason(enum.Enum):
     STALE_MARKET_DATA = "stale_market_data"
     STALE_ORACLE = "stale_oracle"
     DRAWDOWN_HALT = "drawdown_halt"  # hard drawdown (latched)
+    # Conditions the process measures and hands in (`evaluate(..., halts=...)`): each halts while it holds.
+    CLOCK_SKEW = "clock_skew"  # our clock and the venue's disagree beyond the limit: expiries misfire
+    OTHER_INSTANCE = "other_instance"  # another process is trading this account
+    INTERNAL_ERROR = "internal_error"  # a decision raised: quote nothing until one succeeds
+    VENUE_DOWN = "venue_down"  # the venue (or its chain) cannot take orders now
     DRAWDOWN = "drawdown"  # soft drawdown: reduce only
     LEVERAGE = "leverage"
     LIQUIDATION_DISTANCE = "liquidation_distance"
@@ -258,15 +263,17 @@ class RiskGate:
         now_s: float,
         last_market_data_s: float | None,
         last_oracle_s: float | None,
+        halts: Iterable[DenialReason] = (),
     ) -> TradingState:
         """Grade the account: HALTED on kill / stale data / stale oracle / hard drawdown, REDUCING on a
         soft breach, else ACTIVE. A timestamp is stale when missing or more than ``stale_data_s`` away
         from ``now_s`` in either direction (a receive time in the future means a clock problem).
+        ``halts``: conditions the caller measured (clock skew, another instance, ...) that halt too.
         """
         lim = self._limits
         dd = drawdown_pct(account.equity, account.high_water_mark)
         lev = gross_leverage(account)
-        halt: list[DenialReason] = []
+        halt: list[DenialReason] = list(dict.fromkeys(halts))  # measured outside: clock, instance, ...
         if lim.kill:
             halt.append(DenialReason.KILL_SWITCH)
         if _stale(now_s, last_market_data_s, lim.stale_data_s):

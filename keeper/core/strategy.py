@@ -51,6 +51,7 @@ from keeper.core.quote import (
 from keeper.core.risk import (
     AccountState,
     Approved,
+    DenialReason,
     OrderIntent,
     Position,
     RiskGate,
@@ -123,6 +124,7 @@ class MarketView(msgspec.Struct, frozen=True, kw_only=True):
     tau_s: float | None = None  # observed settlement delay; None: the settlement model's own
     market_data_s: float | None = None  # receive time of the data (stale-data rule); None: now
     oracle_s: float | None = None
+    halts: tuple[DenialReason, ...] = ()  # measured by the caller (clock skew, ...): the gate halts
 
 
 class TakeOrder(msgspec.Struct, frozen=True, kw_only=True):
@@ -205,7 +207,7 @@ class MarketMaker:
         account = self._account(view, position, equity)
         md_s = view.now_s if view.market_data_s is None else view.market_data_s
         oracle_s = view.now_s if view.oracle_s is None else view.oracle_s
-        state = self.gate.evaluate(account, view.now_s, md_s, oracle_s)
+        state = self.gate.evaluate(account, view.now_s, md_s, oracle_s, view.halts)
         if state is TradingState.HALTED:
             cancels: list[WireAction] = [Cancel(order_id=o.order_id, side=o.side) for o in live]
             return MakerDecision(batches=chunk(cancels, self.settlement.max_batch), state=state)

@@ -85,6 +85,9 @@ class LocalVenueConfig(msgspec.Struct, frozen=True, kw_only=True):
     default_leverage: int = 20  # cross leverage before any updateLeverage, capped at maxLeverage
     max_history: int = 10_000  # fills and funding rows kept per user / coin; closed orders in total
     max_events: int = 100_000  # undrained WS events beyond this drop the oldest
+    # activeAssetCtx pushed at least this often, changed or not (Hyperliquid pushes it about every
+    # block): a subscriber can tell a quiet market from a stalled feed.
+    ctx_push_ms: int = 1_000
 
     def __post_init__(self) -> None:
         names = [asset.name for asset in self.assets]
@@ -95,8 +98,8 @@ class LocalVenueConfig(msgspec.Struct, frozen=True, kw_only=True):
                 raise ValueError(f"address must be lowercase 0x + 40 hex digits: {address!r}")
         if self.flow.enabled and self.flow.coin not in names:
             raise ValueError(f"flow coin {self.flow.coin!r} is not a configured asset")
-        if self.default_leverage < 1 or self.max_history < 1 or self.max_events < 1:
-            raise ValueError("default_leverage, max_history and max_events must be positive")
+        if self.default_leverage < 1 or self.max_history < 1 or self.max_events < 1 or self.ctx_push_ms < 1:
+            raise ValueError("default_leverage, max_history, max_events and ctx_push_ms must be positive")
 
     def asset_id(self, coin: str) -> int | None:
         """Asset index of ``coin``, or None."""

@@ -67,6 +67,7 @@ class LocalVenue:
         self._next_settle = _next_multiple(start_ms, config.funding.interval_ms)
         self._next_hour = _next_multiple(start_ms, HOUR_MS)
         self._next_flow = _next_multiple(start_ms, config.flow.step_ms)
+        self._next_ctx = _next_multiple(start_ms, config.ctx_push_ms)
         if config.flow.enabled:
             asset = config.asset_id(config.flow.coin)
             assert asset is not None  # checked by the config
@@ -90,7 +91,7 @@ class LocalVenue:
         """Run everything due up to ``now_ms``: scheduled cancels, flow, funding samples/settlement."""
         market, funding = self._market, self._funding
         while True:
-            due = [self._next_sample, self._next_settle, self._next_hour]
+            due = [self._next_sample, self._next_settle, self._next_hour, self._next_ctx]
             if self._flow is not None:
                 due.append(self._next_flow)
             armed = self._schedule.next_time()
@@ -105,10 +106,15 @@ class LocalVenue:
             if self._flow is not None and self._next_flow == t:
                 self._flow.step(t)
                 self._next_flow += self._config.flow.step_ms
+            publish_ctx = self._next_ctx == t
+            if publish_ctx:
+                self._next_ctx += self._config.ctx_push_ms
             if self._next_sample == t:
                 funding.sample()
                 self._next_sample += self._config.funding.sample_ms
-                self._publish_asset_ctxs(t)  # the predicted rate moves with each premium sample
+                publish_ctx = True  # the predicted rate moves with each premium sample
+            if publish_ctx:
+                self._publish_asset_ctxs(t)
             if self._next_settle == t:
                 funding.settle(t)
                 self._next_settle += self._config.funding.interval_ms

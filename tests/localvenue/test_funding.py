@@ -108,3 +108,13 @@ def test_samples_restart_each_hour_and_time_ranges_filter() -> None:
     ctx = info(venue, type="metaAndAssetCtxs")[1][0]
     assert (ctx["funding"], ctx["premium"], ctx["oraclePx"]) == ("0.0011875", "0.01", "2000.0")
     assert ctx["impactPxs"] == ["2020.0", "3100.0"]
+
+
+def test_the_asset_context_is_pushed_every_second_on_a_quiet_market() -> None:
+    """A subscriber tells a quiet market from a stalled feed by the context's regular push."""
+    eth = AssetConfig(name="ETH", sz_decimals=4, max_leverage=25, start_px=Decimal(2000))
+    venue = LocalVenue(make_config(assets=(eth,)), T0)
+    venue.drain_events()
+    venue.advance(T0 + 10_000)
+    contexts = [e for e in venue.drain_events() if e.subscription == "activeAssetCtx"]
+    assert len(contexts) >= 10
