@@ -5,16 +5,18 @@ venue run the same loop, and the decision step is the one the simulator runs.
 
 One cycle (every `requote_interval_s`, or at once when the mid jumps past the maker's trigger):
 
-1. build the `MarketView` from the latest book top and market context (receive times feed the gate's
-   stale-data rule; τ is the venue's observed settlement delay);
+1. build the `MarketView` from the latest valid book top and market context; their receive times feed
+   the gate's stale-data rule (staleness by content: a socket that is open but silent goes stale);
+   τ is the venue's observed settlement delay; conditions measured here (clock skew against the venue,
+   another process trading the account) go in as halts;
 2. `decide` with the ledger's possibly-live orders (UNKNOWN ones included: worst case) and position;
-3. send the decision: each batch's cancels, then replaces, then places, then the IOC takes; every
-   request is in the ledger before it leaves, every outcome goes back into it.
+3. send the decision (`Sender`): each batch's cancels, then replaces, then places, then the IOC takes.
 
-Decisions never overlap (a cycle awaits its sends); events keep flowing in between. Reconciliation runs
-every `reconcile_interval_s` and at once after a stream gap: snapshot → ledger → one targeted query
-per order the venue did not list → equity for the risk gate. Ledger changes feed the gate's in-flight
-book (fills and closes), so the gate never forgets an order the venue may still hold.
+Fail-safe rules: a bad event is counted and skipped; a decision that raises cancels every quote (and
+after `max_step_failures` in a row quoting stops); a task that dies stops quoting. Whatever the way
+out, `run` cancels everything that may rest, and only when the venue then lists nothing of ours on
+the market does it allow the venue to clear its dead-man switch: otherwise the switch stays armed and
+fires on its own.
 """
 
 from __future__ import annotations
@@ -24,39 +26,29 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from decimal import Decimal
-from typing import TypeVar
+from collections.abc import Callable, Sequence
 
 import msgspec
 
-from keeper.app._quoting_state import MarketState, QuotingSettings, QuotingStats, latest
-from keeper.core.order_diff import Cancel, Place, Replace, WireAction
+from keeper.app._quoting_state import MarketState, QuotingSettings, QuotingStats
+from keeper.app._sends import Sender
 from keeper.core.order_ledger import OrderChange, OrderLedger
 from keeper.core.quote import GasInput
-from keeper.core.strategy import MakerDecision, MarketMaker, MarketView, TakeOrder
-from keeper.core.types import Side
+from keeper.core.risk import DenialReason
+from keeper.core.strategy import MakerDecision, MarketMaker, MarketView
 from keeper.core.venue import (
     BookTop,
-    CancelOutcome,
-    CancelRequest,
     FundingPaid,
     MarketContext,
     OrderFilled,
-    OrderRequest,
     OrderState,
-    Rejected,
-    ReplaceRequest,
     StreamGap,
-    SubmitOutcome,
-    TimeInForce,
-    Unknown,
     Venue,
     VenueEvent,
 )
 
 log = logging.getLogger("keeper.quoting")
-_Outcome = TypeVar("_Outcome", SubmitOutcome, CancelOutcome)
+CANCEL_ROUNDS = 3  # cancel-all and check rounds at shutdown before leaving it to the dead-man switch
 
 
 class QuotingLoop:
@@ -86,77 +78,143 @@ class QuotingLoop:
         self._wake = asyncio.Event()
         self._reconcile_now = asyncio.Event()
         self._decide_lock = asyncio.Lock()
+        self._started_ms = self._now_ms()
+        self._halts: dict[DenialReason, str] = {}  # measured conditions that halt, with their detail
+        self._reconnect_s = -math.inf  # when a stale feed last forced a reconnect
+        self._warned: dict[str, float] = {}  # log-once-a-minute memory for repeated problems
+        self.flat_confirmed = False  # set by `run` when the venue listed nothing of ours after cancels
+        self.sender = Sender(
+            venue,
+            self.ledger,
+            settings.market,
+            self.stats,
+            now_ms=self._now_ms,
+            apply=self._apply,
+            settle_soon=self._settle_soon,
+        )
 
     # ---- lifecycle ----
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Reconcile once, then consume events, decide and reconcile until `stop` is set."""
-        await self.reconcile()
-        tasks = {
-            asyncio.create_task(self._consume(), name="quoting-events"),
-            asyncio.create_task(self._decide_loop(), name="quoting-decide"),
-            asyncio.create_task(self._reconcile_loop(), name="quoting-reconcile"),
-            asyncio.create_task(self._status_loop(), name="quoting-status"),
-        }
-        stopped = asyncio.create_task(stop.wait(), name="quoting-stop")
-        everything: list[asyncio.Task[object]] = [*tasks, stopped]
+        """Reconcile, then consume events, decide and reconcile until `stop` is set or a task dies.
+
+        On the way out, by any path: cancel everything that may rest; the venue may clear its dead-man
+        switch only when it then lists nothing of ours. A task's failure is raised after that."""
+        tasks: list[asyncio.Task[None]] = []
+        failure: BaseException | None = None
         try:
-            await asyncio.wait(everything, return_when=asyncio.FIRST_COMPLETED)
+            await self.reconcile()
+            tasks = [
+                asyncio.create_task(self._consume(), name="quoting-events"),
+                asyncio.create_task(self._decide_loop(), name="quoting-decide"),
+                asyncio.create_task(self._reconcile_loop(), name="quoting-reconcile"),
+                asyncio.create_task(self._status_loop(), name="quoting-status"),
+                asyncio.create_task(stop.wait(), name="quoting-stop"),  # type: ignore[arg-type]
+            ]
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in tasks:
                 if task.done() and not task.cancelled() and (error := task.exception()) is not None:
-                    raise error
+                    failure = error
+                    log.error(
+                        "quoting task %s failed (%r): stopping quoting with cancels", task.get_name(), error
+                    )
+                    break
+            else:
+                if not stop.is_set():
+                    failure = RuntimeError("a quoting task ended on its own")
+        except (
+            Exception
+        ) as exc:  # the start-up reconciliation: nothing quoted yet, but adopted orders may rest
+            failure = exc
+            log.error("quoting could not start (%r): cancelling what may rest", exc)
         finally:
-            for each in everything:
-                each.cancel()
-            for each in everything:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await each
-            if self.settings.cancel_on_stop:
-                await self.cancel_everything()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)  # never raises: a failure is in hand
+            if self.settings.cancel_on_stop or failure is not None:
+                self.flat_confirmed = await self.cancel_everything()
+                if self.flat_confirmed:
+                    self.venue.allow_disarm()
+        if failure is not None:
+            raise failure
 
-    async def cancel_everything(self) -> None:
-        """Cancel every order that may rest (ours by id, then the account's by venue listing)."""
-        live = self.ledger.live_orders(self.settings.market)
-        if live:
-            log.info("cancelling %d order(s) that may rest on %s", len(live), self.venue.name)
-            await self._send_cancels([Cancel(order_id=o.order_id, side=o.side) for o in live])
-        try:
-            await self.venue.cancel_all(self.settings.market)
-        except Exception:
-            self.stats.send_errors += 1
-            log.exception("cancel_all on %s failed; orders may still rest", self.venue.name)
+    async def cancel_everything(self) -> bool:
+        """Cancel every order that may rest (ours by id, then the account's by venue listing) and check.
+
+        Returns True only when a snapshot read after the cancels lists no open order on the market;
+        never raises (a failure is logged and counts as not confirmed)."""
+        market = self.settings.market
+        for attempt in range(1, CANCEL_ROUNDS + 1):
+            try:
+                maybe = [
+                    o.client_id
+                    for o in self.ledger.orders()
+                    if o.request.market == market and not o.state.terminal
+                ]
+                if maybe:
+                    log.info("cancelling %d order(s) that may rest on %s", len(maybe), self.venue.name)
+                    await self.sender.cancels(maybe)
+                await self.venue.cancel_all(market)
+                snapshot = await self.venue.snapshot()
+            except Exception:
+                self.stats.send_errors += 1
+                log.exception("cancelling on %s failed (round %d)", self.venue.name, attempt)
+                await asyncio.sleep(0.2 * attempt)
+                continue
+            left = [o for o in snapshot.open_orders if o.market == market]
+            if not left:
+                return True
+            log.warning("%d order(s) still rest on %s after round %d", len(left), market, attempt)
+            await asyncio.sleep(0.2 * attempt)
+        log.error("could not confirm %s flat on %s: the dead-man switch stays armed", market, self.venue.name)
+        return False
 
     # ---- events ----
 
     async def _consume(self) -> None:
         async for event in self.venue.events():
-            self.on_event(event)
+            try:
+                self.on_event(event)
+            except Exception:  # one bad event must not end the stream: counted, skipped
+                self.stats.event_errors += 1
+                if self._once_a_minute(f"event:{type(event).__name__}"):
+                    log.exception("handling %s raised; skipped", type(event).__name__)
 
     def on_event(self, event: VenueEvent) -> None:
         now = self._now_s()
         if isinstance(event, BookTop):
-            if event.market != self.settings.market:
-                return
-            self.market.bid = None if event.bid is None else float(event.bid)
-            self.market.ask = None if event.ask is None else float(event.ask)
-            self.market.book_s = now
-            self._observe_mid(now)
+            if event.market == self.settings.market:
+                self._refused(self.market.take_book(event.bid, event.ask, now))
+                self._observe_mid(now)
             return
         if isinstance(event, MarketContext):
-            if event.market != self.settings.market:
-                return
-            self.market.mark = float(event.mark)
-            self.market.oracle = float(event.oracle)
-            self.market.funding_rate = float(event.funding_rate)
-            self.market.next_funding_ms = event.next_funding_ms
-            self.market.context_s = now
+            if event.market == self.settings.market:
+                taken = self.market.take_context(
+                    event.mark, event.oracle, event.funding_rate, event.next_funding_ms, now
+                )
+                self._refused(taken)
             return
         if isinstance(event, StreamGap):
             self.stats.stream_gaps += 1
             log.warning("%s stream gap (%s): reconciling", self.venue.name, event.reason)
             self._reconcile_now.set()
             return
+        held_before = len(self.ledger.held_fills())
+        self._apply(self.ledger.on_event(event, self._now_ms()))
         if isinstance(event, OrderFilled):
+            if len(self.ledger.held_fills()) > held_before:
+                self.stats.held_fills += 1
+                why = self.ledger.held_fills()[-1].why
+                log.warning(
+                    "fill %s (%s %s @ %s) held: %s; asking the venue's records",
+                    event.trade_id,
+                    event.side.value,
+                    event.size,
+                    event.price,
+                    why,
+                )
+                self._settle_soon()
+                return
             self.stats.fills += 1
             self.stats.filled_size += event.size
             log.info(
@@ -170,7 +228,13 @@ class QuotingLoop:
             )
         elif isinstance(event, FundingPaid):
             log.info("funding %s on %s: %s", event.market, event.position, event.amount)
-        self._apply(self.ledger.on_event(event, self._now_ms()))
+
+    def _refused(self, why: str | None) -> None:
+        if why is None:
+            return
+        self.stats.bad_market_data += 1
+        if self._once_a_minute("market-data"):
+            log.warning("market data refused (%d so far): %s", self.stats.bad_market_data, why)
 
     def _observe_mid(self, now: float) -> None:
         mid = self.market.mid
@@ -191,12 +255,22 @@ class QuotingLoop:
     # ---- decisions ----
 
     async def _decide_loop(self) -> None:
+        failures = 0
         while True:
             await _wait_or_timeout(self._wake, self.settings.requote_interval_s)
-            await self.step()
+            try:
+                await self.step()
+                failures = 0
+            except Exception:
+                failures += 1
+                self.stats.step_errors += 1
+                log.exception("decision %d in a row raised: cancelling every quote", failures)
+                await self.cancel_everything()
+                if failures >= self.settings.max_step_failures:
+                    raise
 
     def view(self) -> MarketView | None:
-        """The maker's view now, or None until both a book and a context arrived."""
+        """The maker's view now, or None until a valid mid arrived."""
         mid = self.market.mid
         if mid is None:
             return None
@@ -214,16 +288,19 @@ class QuotingLoop:
             time_to_funding_s=max(0.0, next_s - now),
             funding_interval_s=interval,
             gas=self._gas(),  # τ: the maker's settlement model, refreshed from the venue each step
-            market_data_s=self._current_as_of(now, latest(self.market.book_s, self.market.context_s)),
-            oracle_s=self._current_as_of(now, self.market.context_s),
+            market_data_s=self.market.market_data_s,
+            oracle_s=self.market.context_s,
+            halts=tuple(self._halts),
         )
 
     async def step(self) -> MakerDecision | None:
-        """One decision and its sends. Returns the decision (None: no market data yet)."""
+        """One decision and its sends. Returns the decision (None: no valid market data yet)."""
         async with self._decide_lock:
             # The venue's settlement model (τ as observed) and price step, read once per decision.
             self.maker.settlement = self.venue.settlement_model()
             self._follow_tick()
+            self._watch_feed()
+            self._watch_clock()
             view = self.view()
             if view is None:
                 return None
@@ -241,17 +318,35 @@ class QuotingLoop:
                 )
                 self.stats.last_state = decision.state.value
             for batch in decision.batches:
-                await self._send_batch(batch)
+                await self.sender.batch(batch)
             if decision.takes:
-                await self._send_takes(decision.takes)
+                await self.sender.takes(decision.takes)
             return decision
 
-    def _current_as_of(self, now: float, received_s: float | None) -> float | None:
-        """When data received at `received_s` was last known current: now while the venue's stream is
-        healthy (the venue pushes every change; a quiet book or oracle sends nothing new), else then."""
-        if received_s is not None and self.venue.stream_healthy():
-            return now
-        return received_s
+    def _watch_feed(self) -> None:
+        """No valid market data for `stale_data_s` (the gate halts on it): force a reconnect, once per
+        `stale_data_s`, so a socket that is open but silent is replaced."""
+        now = self._now_s()
+        last = self.market.market_data_s
+        limit = self.settings.stale_data_s
+        if last is not None and now - last > limit and now - self._reconnect_s > limit:
+            self._reconnect_s = now
+            self.stats.stale_reconnects += 1
+            log.warning(
+                "%s market data stale for %.1f s: reconnecting the stream", self.venue.name, now - last
+            )
+            self.venue.force_reconnect(f"no market data for {now - last:.1f} s")
+
+    def _watch_clock(self) -> None:
+        offset = self.venue.clock_offset_ms()
+        limit = self.settings.max_clock_skew_ms
+        if offset is not None and abs(offset) > limit:
+            detail = f"local clock {offset:+.0f} ms off the venue's (limit {limit:.0f} ms)"
+            if DenialReason.CLOCK_SKEW not in self._halts:
+                log.error("clock skew: %s: halting (fix the clock; quoting resumes by itself)", detail)
+            self._halts[DenialReason.CLOCK_SKEW] = detail
+        elif self._halts.pop(DenialReason.CLOCK_SKEW, None) is not None:
+            log.warning("clock skew back within %.0f ms (now %s ms)", limit, offset)
 
     def _follow_tick(self) -> None:
         """Quote on the venue's current price step (on Hyperliquid it changes across powers of ten)."""
@@ -270,112 +365,12 @@ class QuotingLoop:
         move = 0.0 if self._equity_mark is None else view.mid - self._equity_mark
         return self._equity + float(self.ledger.position(self.settings.market)) * move
 
-    async def _send_batch(self, batch: Sequence[WireAction]) -> None:
-        cancels = [a for a in batch if isinstance(a, Cancel)]
-        replaces = [a for a in batch if isinstance(a, Replace)]
-        places = [a for a in batch if isinstance(a, Place)]
-        if cancels:
-            await self._send_cancels(cancels)
-        if replaces:
-            await self._send_replaces(replaces)
-        if places:
-            requests = [
-                self._request(p.order_id, p.side, p.price, p.size, TimeInForce.POST_ONLY) for p in places
-            ]
-            await self._send_orders(requests)
-
-    def _request(
-        self, client_id: str | None, side: Side, price: Decimal, size: Decimal, tif: TimeInForce
-    ) -> OrderRequest:
-        if client_id is None:
-            raise ValueError("the maker assigns every created order an id")
-        return OrderRequest(
-            client_id=client_id, market=self.settings.market, side=side, price=price, size=size, tif=tif
-        )
-
-    async def _send_orders(self, requests: Sequence[OrderRequest]) -> None:
-        now_ms = self._now_ms()
-        for request in requests:
-            self.ledger.submitted(request, now_ms)
-        outcomes = await self._guarded("submit", self.venue.submit(requests), len(requests))
-        now_ms = self._now_ms()
-        for request, outcome in zip(requests, outcomes, strict=True):
-            self._count(outcome)
-            self._apply(self.ledger.on_submit_outcome(request.client_id, outcome, now_ms))
-
-    async def _send_cancels(self, cancels: Sequence[Cancel]) -> None:
-        now_ms = self._now_ms()
-        requests = []
-        for cancel in cancels:
-            order = self.ledger.get(cancel.order_id)
-            if order is None:
-                continue
-            self.ledger.cancel_sent(cancel.order_id, now_ms)
-            requests.append(
-                CancelRequest(
-                    client_id=cancel.order_id,
-                    market=self.settings.market,
-                    venue_order_id=order.venue_order_id,
-                )
-            )
-        if not requests:
-            return
-        outcomes = await self._guarded("cancel", self.venue.cancel(requests), len(requests))
-        now_ms = self._now_ms()
-        for request, outcome in zip(requests, outcomes, strict=True):
-            self._apply(self.ledger.on_cancel_outcome(request.client_id, outcome, now_ms))
-
-    async def _send_replaces(self, replaces: Sequence[Replace]) -> None:
-        now_ms = self._now_ms()
-        requests = []
-        for replace in replaces:
-            new = self._request(
-                replace.new_order_id, replace.side, replace.price, replace.size, TimeInForce.POST_ONLY
-            )
-            old = self.ledger.get(replace.order_id)
-            self.ledger.replace_sent(replace.order_id, new, now_ms)
-            venue_id = None if old is None else old.venue_order_id
-            requests.append(ReplaceRequest(client_id=replace.order_id, new=new, venue_order_id=venue_id))
-        outcomes = await self._guarded("replace", self.venue.replace(requests), len(requests))
-        now_ms = self._now_ms()
-        for request, outcome in zip(requests, outcomes, strict=True):
-            self._count(outcome)
-            self._apply(
-                self.ledger.on_replace_outcome(request.client_id, request.new.client_id, outcome, now_ms)
-            )
-
-    async def _guarded(self, what: str, send: Awaitable[list[_Outcome]], n: int) -> list[_Outcome | Unknown]:
-        """Await a send; an exception is an adapter bug, not a venue answer: every outcome is unknown."""
-        self.stats.sent += n
-        try:
-            return list(await send)
-        except Exception as exc:
-            self.stats.send_errors += 1
-            log.exception("%s on %s raised", what, self.venue.name)
-            return [Unknown(reason=f"adapter error: {exc!r}")] * n
-
-    async def _send_takes(self, takes: Sequence[TakeOrder]) -> None:
-        requests = [self._request(t.order_id, t.side, t.limit_price, t.size, TimeInForce.IOC) for t in takes]
-        for take in takes:
-            log.info("%s take: %s %s limit %s", take.reason, take.side.value, take.size, take.limit_price)
-        await self._send_orders(requests)
-
-    def _count(self, outcome: object) -> None:
-        if isinstance(outcome, Rejected):
-            self.stats.rejected += 1
-            self.stats.reasons[outcome.reason] = self.stats.reasons.get(outcome.reason, 0) + 1
-            log.warning("order rejected by %s: %s", self.venue.name, outcome.reason)
-        elif isinstance(outcome, Unknown):
-            self.stats.unknown += 1
-            # Settle it soon rather than at the next scheduled reconciliation: once the grace has passed
-            # the snapshot (or a targeted query) can tell.
-            delay_s = self.settings.reconcile_grace_ms / 1000.0 + 0.1
-            asyncio.get_running_loop().call_later(delay_s, self._reconcile_now.set)
-            log.warning(
-                "order outcome unknown on %s (%s): left for reconciliation", self.venue.name, outcome.reason
-            )
-
     # ---- reconciliation ----
+
+    def _settle_soon(self) -> None:
+        """Reconcile once the grace has passed: the snapshot (or a targeted query) can tell by then."""
+        delay_s = self.settings.reconcile_grace_ms / 1000.0 + 0.1
+        asyncio.get_running_loop().call_later(delay_s, self._reconcile_now.set)
 
     async def _reconcile_loop(self) -> None:
         while True:
@@ -384,7 +379,8 @@ class QuotingLoop:
                 await self.reconcile()
             except Exception:
                 # A failed read leaves the ledger as it was (unknowns stay unknown); try again next time.
-                log.exception("reconciliation with %s failed", self.venue.name)
+                if self._once_a_minute("reconcile"):
+                    log.exception("reconciliation with %s failed", self.venue.name)
 
     async def reconcile(self) -> None:
         snapshot = await self.venue.snapshot()
@@ -394,6 +390,11 @@ class QuotingLoop:
         self.stats.reconciliations += 1
         self.stats.inferred_fills += result.inferred_fills
         self.stats.adopted += len(result.adopted)
+        self.stats.discarded_fills += len(result.discarded_fills)
+        for fill in result.confirmed_fills:
+            log.info("held fill %s confirmed by the venue's records: booked", fill.trade_id)
+        for held in result.discarded_fills:
+            log.warning("fill %s is not in the venue's records: discarded (%s)", held.fill.trade_id, held.why)
         for market, ours, theirs in result.position_corrections:
             self.stats.position_corrections += 1
             log.warning("position on %s: ledger %s, venue %s; taking the venue's", market, ours, theirs)
@@ -401,6 +402,7 @@ class QuotingLoop:
             log.warning(
                 "adopted %d open order(s) unknown to this process: %s", len(result.adopted), result.adopted
             )
+            self._check_other_instance(result.adopted)
         for client_id in result.to_query:
             order = self.ledger.get(client_id)
             if order is None:
@@ -412,6 +414,16 @@ class QuotingLoop:
         self._equity_mark = self.market.mid
         self.ledger.prune(now_ms - int(self.settings.prune_after_s * 1000))
 
+    def _check_other_instance(self, adopted: Sequence[str]) -> None:
+        """An open order we did not send, placed after this process started: someone else is trading
+        this account (a second keeper). Halt: two makers double the size and cancel each other."""
+        since = self._started_ms + self.settings.other_instance_grace_ms
+        young = [c for c in adopted if (o := self.ledger.get(c)) is not None and o.sent_ms > since]
+        if young and DenialReason.OTHER_INSTANCE not in self._halts:
+            detail = f"{len(young)} order(s) placed by another process since start, e.g. {young[0]}"
+            self._halts[DenialReason.OTHER_INSTANCE] = detail
+            log.error("another process is trading this account on %s (%s): halted", self.venue.name, detail)
+
     async def _status_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.status_interval_s)
@@ -422,18 +434,28 @@ class QuotingLoop:
         market = self.settings.market
         s = self.stats
         mid = self.market.mid
+        halts = "; ".join(self._halts.values())
         return (
             f"{market} on {self.venue.name}: {s.last_state}, mid {mid if mid is not None else '-'}, "
             f"position {self.ledger.position(market)}, {len(self.ledger.live_orders(market))} live order(s), "
             f"{s.fills} fills ({s.filled_size}), {s.rejected} rejected, {self.unresolved()} unknown now, "
+            f"{len(self.ledger.held_fills())} held fill(s), {s.bad_market_data} bad frames, "
             f"fees {self.ledger.fees_paid}, funding {self.ledger.funding_received}, "
             f"τ {self.venue.settlement_model().tau_s * 1000:.1f} ms, "
             f"stream {'up' if self.venue.stream_healthy() else 'DOWN'}"
+            + (f", halts: {halts}" if halts else "")
         )
 
     def unresolved(self) -> int:
         """Orders whose outcome is still unknown (a metric: it should drain to 0 after a reconcile)."""
         return len(self.ledger.orders([OrderState.UNKNOWN]))
+
+    def _once_a_minute(self, key: str) -> bool:
+        now = self._now_s()
+        if now - self._warned.get(key, -math.inf) < 60.0:
+            return False
+        self._warned[key] = now
+        return True
 
     def _now_ms(self) -> int:
         return int(self._now_s() * 1000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -16,6 +17,10 @@ class QuotingSettings(msgspec.Struct, frozen=True, kw_only=True):
     prune_after_s: float = 600.0  # terminal orders are forgotten after this
     status_interval_s: float = 60.0  # one status line per interval: a long-lived process shows its health
     cancel_on_stop: bool = True
+    stale_data_s: float = 5.0  # no valid market data for this long: stale (the gate halts), reconnect
+    max_clock_skew_ms: float = 2_000.0  # |our clock - the venue's| beyond this halts quoting
+    max_step_failures: int = 5  # decisions that raise in a row before quoting stops (with cancels)
+    other_instance_grace_ms: int = 5_000  # an unknown order younger than our start by more: not ours
 
 
 @dataclass
@@ -36,13 +41,32 @@ class QuotingStats:
     queries: int = 0
     stream_gaps: int = 0
     send_errors: int = 0
+    bad_market_data: int = 0  # book or context frames refused (non-finite, non-positive, crossed)
+    event_errors: int = 0  # events whose handling raised (skipped)
+    step_errors: int = 0  # decisions that raised (quotes cancelled each time)
+    held_fills: int = 0  # stream fills held until the venue's records confirmed them
+    discarded_fills: int = 0  # held fills the venue's records did not have
+    stale_reconnects: int = 0  # reconnects forced because the market data went stale
     last_state: str = "halted"
     reasons: dict[str, int] = field(default_factory=dict)
 
 
+MAX_PRICE = Decimal("1e12")  # beyond any listed perp: a frame saying more is corrupt
+MAX_FUNDING_RATE = Decimal(1)  # per interval; real rates are capped near 4 %
+
+
+def bad_price(px: Decimal | None) -> bool:
+    """Not a usable price: non-finite, not positive or absurdly large (None, a missing side, is fine)."""
+    return px is not None and not (px.is_finite() and 0 < px < MAX_PRICE)
+
+
 @dataclass
 class MarketState:
-    """Latest market data of the quoted market and when we received it (loop clock, seconds)."""
+    """Latest valid market data of the quoted market and when we received it (loop clock, seconds).
+
+    Only finite, positive prices get in (`take_book`, `take_context` refuse the rest), so nothing
+    downstream (the quote engine, the risk gate) ever sees NaN, infinity, zero or a negative price.
+    """
 
     bid: float | None = None
     ask: float | None = None
@@ -53,13 +77,52 @@ class MarketState:
     next_funding_ms: int | None = None
     context_s: float | None = None
 
+    def take_book(self, bid: Decimal | None, ask: Decimal | None, now_s: float) -> str | None:
+        """Take a book top; returns why it was refused instead (then nothing changes)."""
+        if bad_price(bid) or bad_price(ask):
+            return f"book price not finite and positive (bid {bid}, ask {ask})"
+        if bid is not None and ask is not None and bid >= ask:
+            return f"crossed book (bid {bid} >= ask {ask})"
+        self.bid = None if bid is None else float(bid)
+        self.ask = None if ask is None else float(ask)
+        self.book_s = now_s
+        return None
+
+    def take_context(
+        self, mark: Decimal, oracle: Decimal, funding_rate: Decimal, next_funding_ms: int | None, now_s: float
+    ) -> str | None:
+        """Take mark, oracle and funding; returns why they were refused instead."""
+        if bad_price(mark) or bad_price(oracle):
+            return f"mark {mark} / oracle {oracle} not finite and positive"
+        if not funding_rate.is_finite() or abs(funding_rate) >= MAX_FUNDING_RATE:
+            return f"funding rate {funding_rate} out of range"
+        self.mark, self.oracle = float(mark), float(oracle)
+        self.funding_rate = float(funding_rate)
+        self.next_funding_ms = next_funding_ms
+        self.context_s = now_s
+        # A quiet book is still current when the venue's newer mark lies inside it; a frozen book the
+        # market has left (mark outside it) keeps ageing and goes stale.
+        if self.bid is not None and self.ask is not None and self.bid <= self.mark <= self.ask:
+            self.book_s = now_s
+        return None
+
+    @property
+    def market_data_s(self) -> float | None:
+        """When the data the mid comes from was last known current: the book's, else the context's."""
+        if self.bid is not None and self.ask is not None:
+            return self.book_s
+        return latest(self.book_s, self.context_s)
+
     @property
     def mid(self) -> float | None:
+        mid: float | None
         if self.bid is not None and self.ask is not None:
-            return (self.bid + self.ask) / 2.0
-        if self.mark is not None:
-            return self.mark
-        return self.bid if self.bid is not None else self.ask
+            mid = (self.bid + self.ask) / 2.0
+        elif self.mark is not None:
+            mid = self.mark
+        else:
+            mid = self.bid if self.bid is not None else self.ask
+        return mid if mid is not None and math.isfinite(mid) and mid > 0 else None
 
 
 def latest(*times: float | None) -> float | None:

@@ -314,7 +314,11 @@ class Venue(Protocol):
         """Load markets, open the streams, subscribe; return once the first snapshot can be read."""
 
     async def close(self) -> None:
-        """Stop the streams; leave resting orders as they are (the caller cancels first if it wants)."""
+        """Stop the streams; leave resting orders as they are (the caller cancels first if it wants).
+        A dead-man switch stays armed (it fires on its own) unless `allow_disarm` was called."""
+
+    def allow_disarm(self) -> None:
+        """The caller confirmed nothing of ours rests: `close` may clear the dead-man switch."""
 
     def market(self, market: str) -> MarketSpec: ...
 
@@ -336,8 +340,14 @@ class Venue(Protocol):
         """The event stream (market data for the connected markets, our orders, fills, funding)."""
 
     def stream_healthy(self) -> bool:
-        """True while the event stream is connected with every subscription acknowledged: market data
-        delivered so far is current even when a quiet book sends nothing new (the stale-data rule)."""
+        """True while the event stream is connected with every subscription acknowledged. Says nothing
+        about whether data is flowing: staleness is judged by the content's receive times."""
+
+    def force_reconnect(self, reason: str) -> None:
+        """Replace the stream's connection now (a silent feed); a `StreamGap` follows."""
+
+    def clock_offset_ms(self) -> float | None:
+        """Our clock minus the venue's, estimated from the venue's own timestamps; None: not known."""
 
     async def snapshot(self) -> VenueSnapshot:
         """Open orders, positions, margin and recent fills, read now."""

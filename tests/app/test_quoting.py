@@ -27,6 +27,7 @@ from keeper.core.venue import (
     OrderReport,
     OrderRequest,
     OrderState,
+    PositionReport,
     Rejected,
     ReplaceRequest,
     Resting,
@@ -62,12 +63,27 @@ class FakeVenue:
         self.snapshots = 0
         self.cancel_all_calls = 0
         self.healthy = True
+        self.fills: list[OrderFilled] = []  # the venue's records of fills, listed in snapshots
+        self.foreign: list[OrderReport] = []  # open orders another process placed
+        self.disarm_allowed = False
+        self.reconnects: list[str] = []
+        self.offset_ms: float | None = None
+        self.broken = False  # cancels and snapshots raise (a venue that cannot be reached)
 
     async def connect(self) -> None:
         return None
 
     async def close(self) -> None:
         return None
+
+    def allow_disarm(self) -> None:
+        self.disarm_allowed = True
+
+    def force_reconnect(self, reason: str) -> None:
+        self.reconnects.append(reason)
+
+    def clock_offset_ms(self) -> float | None:
+        return self.offset_ms
 
     def market(self, market: str) -> MarketSpec:
         return SPEC
@@ -90,6 +106,8 @@ class FakeVenue:
         return outcomes
 
     async def cancel(self, cancels: Sequence[CancelRequest]) -> list[CancelOutcome]:
+        if self.broken:
+            raise ConnectionError("venue unreachable")
         self.sent.append(("cancel", [c.client_id for c in cancels]))
         outcomes: list[CancelOutcome] = []
         for cancel in cancels:
@@ -103,6 +121,9 @@ class FakeVenue:
         self.sent.append(("replace", [(r.client_id, r.new.client_id) for r in replaces]))
         outcomes: list[SubmitOutcome] = []
         for replace in replaces:
+            if replace.client_id in self.lost:
+                outcomes.append(Rejected(reason="Cannot modify canceled or filled order"))
+                continue
             self.resting.pop(replace.client_id, None)
             self.resting[replace.new.client_id] = replace.new
             outcomes.append(Resting(venue_order_id=f"v-{replace.new.client_id}"))
@@ -110,7 +131,8 @@ class FakeVenue:
 
     async def cancel_all(self, market: str | None = None) -> None:
         self.cancel_all_calls += 1
-        self.resting.clear()
+        if not self.broken:
+            self.resting.clear()
 
     def stream_healthy(self) -> bool:
         return self.healthy
@@ -120,6 +142,8 @@ class FakeVenue:
             yield await self.queue.get()
 
     async def snapshot(self) -> VenueSnapshot:
+        if self.broken:
+            raise ConnectionError("venue unreachable")
         self.snapshots += 1
         reports = tuple(
             OrderReport(
@@ -135,11 +159,13 @@ class FakeVenue:
             )
             for o in self.resting.values()
         )
+        position = sum((f.side.sign * f.size for f in self.fills), Decimal(0))
         return VenueSnapshot(
             ts_ms=int(clock.now * 1000),
-            open_orders=reports,
-            positions=(),
+            open_orders=reports + tuple(self.foreign),
+            positions=(PositionReport(market="ETH", size=position),) if position else (),
             margin=MarginReport(equity=self.equity, margin_used=Decimal(0)),
+            fills=tuple(self.fills),
         )
 
     async def order_status(self, client_id: str, market: str) -> OrderReport | NotFound:
@@ -314,8 +340,9 @@ async def test_a_position_past_the_hedge_trigger_sends_an_ioc_on_the_tick(venue:
     loop = make_loop(venue)
     await loop.reconcile()
     feed_market(loop)
-    # A fill of an order another process left (unknown to the ledger) still books the position.
-    loop.on_event(
+    # A fill of an order another process left (unknown to the ledger), in the venue's records, books
+    # the position.
+    venue.fills.append(
         OrderFilled(
             client_id=None,
             venue_order_id="elsewhere",
@@ -329,6 +356,7 @@ async def test_a_position_past_the_hedge_trigger_sends_an_ioc_on_the_tick(venue:
             ts_ms=int(clock.now * 1000),
         )
     )
+    await loop.reconcile()
     assert loop.ledger.unmatched_fills == 1
     await loop.step()
     iocs = [o for kind, orders in venue.sent if kind == "submit" for o in orders if o.tif is TimeInForce.IOC]
@@ -340,19 +368,56 @@ async def test_a_position_past_the_hedge_trigger_sends_an_ioc_on_the_tick(venue:
     assert not {o.client_id for o in iocs} & loop.maker.gate.in_flight_ids()
 
 
-async def test_a_quiet_book_is_not_stale_while_the_stream_is_healthy(venue: FakeVenue) -> None:
+async def test_a_quiet_book_stays_current_while_the_venue_marks_inside_it(venue: FakeVenue) -> None:
     loop = make_loop(venue)
     await loop.reconcile()
     feed_market(loop)
-    clock.now += 30  # nothing new for 30 s (stale_data_s = 5): the book simply did not change
+    for _ in range(30):  # 30 s of contexts (mark 2,000 inside the book): the book simply did not change
+        clock.now += 1
+        loop.on_event(context("2000"))
     decision = await loop.step()
     assert decision is not None
     assert decision.state.value == "active"
-    venue.healthy = False  # the stream is down: the last frame is 30 s old
+    # The market moves away (the mark leaves the book) and the book does not follow: it goes stale.
+    for _ in range(6):
+        clock.now += 1
+        loop.on_event(context("2010"))
+    decision = await loop.step()
+    assert decision is not None
+    assert decision.state.value == "halted"
+    assert "stale_market_data" in [r.value for r in loop.maker.gate.assessment.reasons]
+    assert not venue.resting
+
+
+async def test_a_silent_feed_halts_within_stale_data_s_and_forces_a_reconnect(venue: FakeVenue) -> None:
+    loop = make_loop(venue)
+    await loop.reconcile()
+    feed_market(loop)
+    await loop.step()
+    assert venue.resting
+    clock.now += 5.5  # the socket is open (healthy) but nothing arrives
     decision = await loop.step()
     assert decision is not None
     assert decision.state.value == "halted"
     assert not venue.resting
+    assert len(venue.reconnects) == 1
+    assert "no market data" in venue.reconnects[0]
+    await loop.step()
+    assert len(venue.reconnects) == 1  # once per stale_data_s, not every step
+    feed_market(loop)  # data again: quoting resumes
+    decision = await loop.step()
+    assert decision is not None
+    assert decision.state.value == "active"
+
+
+def context(mark: str) -> MarketContext:
+    return MarketContext(
+        market="ETH",
+        mark=Decimal(mark),
+        oracle=Decimal(mark),
+        funding_rate=Decimal("0.00001"),
+        ts_ms=int(clock.now * 1000),
+    )
 
 
 async def test_an_unknown_outcome_brings_reconciliation_forward(venue: FakeVenue) -> None:
