@@ -7,7 +7,16 @@ import sys
 from collections.abc import Sequence
 
 from keeper._version import __version__
-from keeper.cli import _bench_cmd, _config_cmd, _deploy_cmd, _hl_cmd, _keys_cmd, _run_cmd, _sim_cmd
+from keeper.cli import (
+    _bench_cmd,
+    _config_cmd,
+    _deploy_cmd,
+    _hl_cmd,
+    _keys_cmd,
+    _resume_cmd,
+    _run_cmd,
+    _sim_cmd,
+)
 
 DEFAULT_CONFIG = "chain_config/local.toml"
 
@@ -66,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(handler=_bench_cmd.bench)
 
     _sim_cmd.add_parser(commands)
+    _resume_cmd.add_parser(commands, DEFAULT_CONFIG)
 
     version = commands.add_parser("version", help="print the keeper version")
     version.set_defaults(handler=lambda _args: _print_version())

@@ -222,6 +222,7 @@ class RiskGate:
         self._limits = limits
         self._in_flight: dict[str, _InFlight] = {}
         self._drawdown_latched = False
+        self._latch_reason: str | None = None  # a restored latch's cause (None: the hard drawdown)
         self._assessment = RiskAssessment(
             state=TradingState.HALTED,
             reasons=(DenialReason.NOT_EVALUATED,),
@@ -256,6 +257,34 @@ class RiskGate:
     def reset_halt(self) -> None:
         """Operator action: clear a latched hard-drawdown halt (also reset the high-water mark upstream)."""
         self._drawdown_latched = False
+        self._latch_reason = None
+
+    def restore(self, latched: bool, reason: str | None = None) -> None:
+        """Start-up: re-apply a latch persisted by an earlier process. It holds HALTED through every
+        evaluate until `reset_halt`, denying with ``reason`` when that names a `DenialReason`, else
+        DRAWDOWN_HALT. Fail safe: restoring ``latched=False`` never clears a latch (`reset_halt` does).
+        """
+        if not latched:
+            return
+        self._drawdown_latched = True
+        self._latch_reason = reason
+        self._assessment = self._halted_now((self._latch_denial(),))
+
+    @property
+    def latched(self) -> bool:
+        """A halt is latched (hard drawdown, or restored) until `reset_halt`: persist it when it turns on."""
+        return self._drawdown_latched
+
+    @property
+    def latch_reason(self) -> str | None:
+        """Why the latch holds (what to persist and give back to `restore`); None when not latched."""
+        if not self._drawdown_latched:
+            return None
+        return self._latch_reason or DenialReason.DRAWDOWN_HALT.value
+
+    def _latch_denial(self) -> DenialReason:
+        known = {r.value: r for r in DenialReason}
+        return known.get(self._latch_reason or "", DenialReason.DRAWDOWN_HALT)
 
     def evaluate(
         self,
@@ -282,8 +311,8 @@ class RiskGate:
             halt.append(DenialReason.STALE_ORACLE)
         if dd >= lim.max_drawdown_pct:
             self._drawdown_latched = True
-        if self._drawdown_latched:
-            halt.append(DenialReason.DRAWDOWN_HALT)
+        if self._drawdown_latched and self._latch_denial() not in halt:
+            halt.append(self._latch_denial())
 
         reduce: list[DenialReason] = []
         if dd >= lim.max_drawdown_pct * lim.reduce_drawdown_fraction:

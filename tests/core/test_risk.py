@@ -393,3 +393,78 @@ def test_active_approvals_keep_worst_case_exposure_within_limits(
         gross += worst
     assert gross <= 30_000
     assert gate.in_flight_notional() == sum((s * 1000 for rest in resting.values() for _, s in rest), D(0))
+
+
+# -- latch persistence: restore, latched, latch_reason ------------------------------------------------
+
+
+def test_a_restored_latch_holds_through_evaluate_until_reset() -> None:
+    gate = RiskGate(LIMITS)
+    gate.restore(True, "drawdown_halt")
+    assert gate.latched
+    assert gate.latch_reason == "drawdown_halt"
+    assert gate.state is TradingState.HALTED
+    assert gate.cancel_all_required
+    # Fresh data, no drawdown at all (a new process, the peak not yet known): still halted.
+    for _ in range(3):
+        assert gate.evaluate(account("10000", "10000"), NOW, NOW - 1, NOW - 1) is TradingState.HALTED
+        assert gate.assessment.reasons == (DenialReason.DRAWDOWN_HALT,)
+    denied = gate.check(order("a", Side.BUY, "1"), account())
+    assert isinstance(denied, Denied)
+    assert denied.reason is DenialReason.DRAWDOWN_HALT
+    gate.reset_halt()
+    assert not gate.latched
+    assert gate.latch_reason is None
+    assert gate.evaluate(account("10000", "10000"), NOW, NOW - 1, NOW - 1) is TradingState.ACTIVE
+
+
+def test_restore_denies_at_once_before_any_evaluate() -> None:
+    gate = RiskGate(LIMITS)
+    gate.restore(True, None)
+    assert gate.latch_reason == "drawdown_halt"  # no reason recorded: the hard drawdown
+    denied = gate.check(order("a", Side.BUY, "1"), account())
+    assert isinstance(denied, Denied)
+    assert denied.reason is DenialReason.DRAWDOWN_HALT
+
+
+def test_restore_with_another_known_reason_halts_with_it() -> None:
+    gate = RiskGate(LIMITS)
+    gate.restore(True, DenialReason.STALE_ORACLE.value)
+    gate.evaluate(account(), NOW, NOW - 1, NOW - 1)
+    assert gate.state is TradingState.HALTED
+    assert gate.assessment.reasons == (DenialReason.STALE_ORACLE,)
+    assert gate.latch_reason == "stale_oracle"
+
+
+def test_restore_with_an_unknown_reason_halts_as_a_drawdown_and_keeps_the_text() -> None:
+    gate = RiskGate(LIMITS)
+    gate.restore(True, "operator said so")
+    gate.evaluate(account(), NOW, NOW - 1, NOW - 1)
+    assert gate.assessment.reasons == (DenialReason.DRAWDOWN_HALT,)
+    assert gate.latch_reason == "operator said so"  # what was persisted comes back unchanged
+
+
+def test_restoring_unlatched_never_clears_a_latch() -> None:
+    gate = gate_at(account("8900", "10000"))  # 11 % drawdown: latched
+    assert gate.latched
+    gate.restore(False, None)
+    assert gate.latched
+    assert gate.evaluate(account("10000", "10000"), NOW, NOW - 1, NOW - 1) is TradingState.HALTED
+    fresh = RiskGate(LIMITS)
+    fresh.restore(False, None)
+    assert not fresh.latched
+    assert fresh.evaluate(account(), NOW, NOW - 1, NOW - 1) is TradingState.ACTIVE
+
+
+def test_a_hard_drawdown_reports_its_latch_for_persistence() -> None:
+    gate = gate_at(account("9500", "10000"))  # 5 %: reducing, not latched
+    assert not gate.latched
+    assert gate.latch_reason is None
+    gate.evaluate(account("8900", "10000"), NOW, NOW - 1, NOW - 1)
+    assert gate.latched
+    assert gate.latch_reason == "drawdown_halt"
+    # A kill flag and a restored kill-switch latch name the cause once.
+    killed = RiskGate(msgspec.structs.replace(LIMITS, kill=True))
+    killed.restore(True, DenialReason.KILL_SWITCH.value)
+    killed.evaluate(account(), NOW, NOW - 1, NOW - 1)
+    assert killed.assessment.reasons == (DenialReason.KILL_SWITCH,)
