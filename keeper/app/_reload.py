@@ -2,8 +2,10 @@
 
 A reload is all or nothing. The new file is parsed and validated, a rotated-in key is loaded, and
 only then are the gas policy and the active key swapped, so a bad edit changes nothing and is
-reported in one line naming the field. Sections that need a restart ([chain], [devnet], [contracts],
-[venues]) are compared and, if edited, named in a warning and left as they were.
+reported in one line naming the file and the field. No content of the file (unreadable, not UTF-8, bad
+TOML, invalid values) makes a reload raise: the running config keeps running. Sections that need a
+restart ([chain], [devnet], [contracts], [venues], [store]) are compared and, if edited, named in a
+warning and left as they were.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from pathlib import Path
 
 import msgspec
 
-from keeper.config import ConfigError, KeeperConfig, load_config
+from keeper.config import ConfigError, KeeperConfig, load_config, redact
 
 log = logging.getLogger("keeper.reload")
 
-RESTART_ONLY = ("chain", "devnet", "contracts", "venues")
+RESTART_ONLY = ("chain", "devnet", "contracts", "venues", "store")
 
 # Given (running, new) configs: validate whatever can fail (raise ConfigError), then return a
 # function that applies the change and cannot fail.
@@ -68,9 +70,11 @@ class ConfigReloader:
             new = load_config(self._path)
             apply = self._prepare(self.running, new)
         except ConfigError as exc:
-            self.rejected += 1
-            log.error("config reload rejected, keeping the running config: %s", exc)
-            return False
+            # The preparer's errors carry a placeholder file name; the operator edited this one.
+            return self._reject(f"{self._path}: {exc.field}: {exc.reason}")
+        except Exception as exc:  # a bug in a preparer must not end the process that trades
+            log.debug("config reload failed", exc_info=True)
+            return self._reject(f"{self._path}: unexpected {type(exc).__name__}: {exc}")
         changed = [name for name in RESTART_ONLY if getattr(new, name) != getattr(self.running, name)]
         if changed:
             log.warning("config reload: [%s] changed but need a restart; not applied", "], [".join(changed))
@@ -82,6 +86,11 @@ class ConfigReloader:
         self.applied += 1
         log.info("config reloaded from %s", self._path)
         return True
+
+    def _reject(self, line: str) -> bool:
+        self.rejected += 1
+        log.error("config reload rejected, keeping the running config: %s", redact(line))
+        return False
 
     def _stat_key(self) -> tuple[int, int] | None:
         try:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from keeper.adapters.hyperliquid import (
+    HyperliquidAdapterError,
     HyperliquidRestClient,
     HyperliquidVenue,
     approve_agent,
@@ -21,13 +22,14 @@ from keeper.adapters.hyperliquid import (
 from keeper.chain import load_signer
 from keeper.codecs.hyperliquid import Accepted, PrivateKeySigner
 from keeper.config import ConfigError, HyperliquidVenueConfig, KeeperConfig
+from keeper.core.redact import mask_url
 from keeper.localvenue import AssetConfig, FlowConfig, LocalVenueConfig
 
 log = logging.getLogger("keeper.venues")
 
 
 class VenueStartError(RuntimeError):
-    """The venue could not be opened (approval refused, no answer)."""
+    """The venue could not be opened (approval refused, no answer); the message names the venue."""
 
 
 def _hl_signer(config: KeeperConfig, config_dir: Path, field: str, name: str) -> PrivateKeySigner:
@@ -111,8 +113,22 @@ async def open_hyperliquid(
         cloid_prefix=secrets.token_hex(8),  # per process: orders of an earlier run are adopted, not claimed
         dead_man_s=venue.dead_man_s,
     )
-    await hl.connect()
+    try:
+        await hl.connect()
+    except ValueError:
+        # connect() refuses a market missing from (or delisted in) the venue's meta: a config error.
+        if not await _lists(rest, market):
+            raise ConfigError("(venues)", "strategy.market", f"{at} does not list {market!r}") from None
+        raise
+    except HyperliquidAdapterError as exc:
+        raise VenueStartError(f"{at}: cannot connect to {mask_url(base_url)}: {exc}") from None
+    except TimeoutError:
+        raise VenueStartError(f"{at}: no WebSocket connection to {mask_url(ws_url)}") from None
     stack.push_async_callback(hl.close)
+    try:
+        hl.market(market)
+    except KeyError:
+        raise ConfigError("(venues)", "strategy.market", f"{at} does not list {market!r}") from None
     mid = hl.last_price(market)  # read at connect: no second allMids request
     if mid is None:
         raise VenueStartError(f"{at}: the venue has no mid for {market!r}")
@@ -123,3 +139,8 @@ async def open_hyperliquid(
         "agent " + signer.address if agent else "master",
     )
     return hl, float(mid)
+
+
+async def _lists(rest: HyperliquidRestClient, market: str) -> bool:
+    meta = await rest.info("meta")
+    return any(asset.name == market and not asset.is_delisted for asset in meta.universe)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from keeper.config import ConfigError, load_config, summarize
+from keeper.config import ConfigError, load_config, redact, summarize
 
 EXIT_INVALID_CONFIG = 2
 
@@ -15,7 +15,8 @@ def check(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.file)
     except ConfigError as exc:
-        print(str(exc).replace("\n", " "), file=sys.stderr)
+        # redact: one line, URLs masked, and no key-shaped run even if a reason ever quoted one.
+        print(redact(str(exc)), file=sys.stderr)
         return EXIT_INVALID_CONFIG
     print(f"{args.file}: ok")
     for line in summarize(config):

@@ -4,6 +4,8 @@ from keeper.config._errors import ConfigError
 from keeper.config._load import load_config, parse_config
 from keeper.config._paths import resolve_path
 from keeper.config._schema import (
+    DEAD_MAN_MIN_S,
+    LOOP_INTERVAL_MIN_S,
     AnvilKey,
     ChainConfig,
     ContractsConfig,
@@ -18,12 +20,16 @@ from keeper.config._schema import (
     KeystoreKey,
     LocalHyperliquidConfig,
     RiskConfig,
+    StoreConfig,
     StrategyConfig,
     VenueConfig,
 )
+from keeper.config._secrets import redact
 from keeper.config._summary import summarize
 
 __all__ = [
+    "DEAD_MAN_MIN_S",
+    "LOOP_INTERVAL_MIN_S",
     "AnvilKey",
     "ChainConfig",
     "ConfigError",
@@ -39,10 +45,12 @@ __all__ = [
     "KeystoreKey",
     "LocalHyperliquidConfig",
     "RiskConfig",
+    "StoreConfig",
     "StrategyConfig",
     "VenueConfig",
     "load_config",
     "parse_config",
+    "redact",
     "resolve_path",
     "summarize",
 ]

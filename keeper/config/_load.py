@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from pathlib import Path
@@ -20,11 +21,11 @@ from keeper.config._schema import (
     VenueConfig,
     WsUrl,
 )
+from keeper.config._secrets import KEY_REASON, key_material_field, redact, show_value
 from keeper.config._validate import check_semantics
 
-# 64 hex digits with or without 0x: the shape of a secp256k1 private key (or a hash). A config holds
-# neither, so any such value is refused before it can be logged or echoed back.
-_RAW_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+# A deployment config is a few kilobytes; anything this big is the wrong file (or a device).
+MAX_CONFIG_BYTES = 1 << 20
 # msgspec: "Expected `int`, got `str` - at `$.chain.chain_id`"
 _MSGSPEC_AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
 _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<key>[^`]+)`$")
@@ -58,44 +59,70 @@ def load_config(path: str | Path) -> KeeperConfig:
     """
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(file, "(file)", f"cannot read: {exc.strerror or exc}") from exc
+        with Path(path).open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise ConfigError(file, "(file)", f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(file, "(file)", f"larger than {MAX_CONFIG_BYTES // 1024} KiB: not a config file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            file,
+            "(file)",
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}, column {column})",
+        ) from None
     return parse_config(text, file=file, base_dir=Path(path).resolve().parent)
 
 
 def parse_config(text: str, *, file: str = "<string>", base_dir: Path | None = None) -> KeeperConfig:
-    """Parse TOML text into a validated `KeeperConfig` (see `load_config`)."""
+    """Parse TOML text into a validated `KeeperConfig` (see `load_config`).
+
+    Raises:
+        ConfigError: the only exception, whatever the text holds.
+    """
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(file, "(toml)", str(exc)) from exc
-    _refuse_raw_keys(raw, file, "")
+        # The parser's message can quote a key it stumbled on: refuse the key first, by line.
+        if (where := key_material_field(text, None)) is not None:
+            raise ConfigError(file, where, KEY_REASON) from None
+        raise ConfigError(file, "(toml)", redact(str(exc))) from None
+    except RecursionError:
+        raise ConfigError(file, "(toml)", "nested too deeply") from None
+    if (where := key_material_field(text, raw)) is not None:
+        raise ConfigError(file, where, KEY_REASON)
+    if (found := _non_finite(raw, "")) is not None:
+        raise ConfigError(file, found[0], f"must be a finite number, got {found[1]!r}")
     try:
         config = msgspec.convert(raw, KeeperConfig)
     except msgspec.ValidationError as exc:
         field, reason = _explain(str(exc), raw)
-        raise ConfigError(file, field, reason) from exc
+        raise ConfigError(file, field, redact(reason)) from None
     problem = check_semantics(config, base_dir or Path.cwd())
     if problem is not None:
-        raise ConfigError(file, problem[0], problem[1])
+        raise ConfigError(file, problem[0], redact(problem[1]))
     return config
 
 
-def _refuse_raw_keys(node: Any, file: str, at: str) -> None:
+def _non_finite(node: Any, at: str) -> tuple[str, float] | None:
+    """The first inf or nan anywhere in the document: no field of the schema means "unbounded" by inf
+    (None does that), and inf passes msgspec's `gt=0`."""
     if isinstance(node, dict):
-        for key, value in node.items():
-            _refuse_raw_keys(value, file, f"{at}.{key}" if at else str(key))
+        items: list[tuple[str, Any]] = [(f"{at}.{k}" if at else str(k), v) for k, v in node.items()]
     elif isinstance(node, list):
-        for i, value in enumerate(node):
-            _refuse_raw_keys(value, file, f"{at}[{i}]")
-    elif isinstance(node, str) and _RAW_KEY.match(node.strip()):
-        raise ConfigError(
-            file,
-            at,
-            "looks like a raw private key; keys never go in config files "
-            "(use a keystore, or an env var name with keys.dev_mode = true)",
-        )
+        items = [(f"{at}[{i}]", v) for i, v in enumerate(node)]
+    elif isinstance(node, float) and not math.isfinite(node):
+        return at, node
+    else:
+        return None
+    for where, value in items:
+        if (found := _non_finite(value, where)) is not None:
+            return found
+    return None
 
 
 def _explain(message: str, raw: dict[str, Any]) -> tuple[str, str]:
@@ -117,7 +144,8 @@ def _explain(message: str, raw: dict[str, Any]) -> tuple[str, str]:
     found, value = _lookup(raw, field)
     if found and not isinstance(value, dict | list) and not reason.startswith("invalid value"):
         # msgspec names the wrong type ("got str") or only the rule; either way show the value.
-        reason = f"{reason} {value!r}" if ", got " in reason else f"{reason}, got {value!r}"
+        shown = show_value(value)
+        reason = f"{reason} {shown}" if ", got " in reason else f"{reason}, got {shown}"
     return field or "(root)", reason
 
 

@@ -8,7 +8,10 @@ from pathlib import Path
 
 def resolve_path(base_dir: Path, value: str) -> Path:
     """Resolve a path from the config against the config file's directory."""
-    p = Path(value).expanduser()
+    try:
+        p = Path(value).expanduser()
+    except RuntimeError:  # "~nosuchuser/...": left as written, so it reads as a missing file
+        p = Path(value)
     return p if p.is_absolute() else base_dir / p
 
 

@@ -27,6 +27,12 @@ WsUrl = Annotated[str, msgspec.Meta(pattern=r"^wss?://\S+$")]
 # Checksum validity is checked in _validate.py; the pattern catches the shape.
 Address = Annotated[str, msgspec.Meta(pattern=r"^0x[0-9a-fA-F]{40}$")]
 
+# The dead-man switch re-arms at half its window and the venue refuses a cancel time less than 5 s
+# ahead, so windows under 2 x 5 s cannot work (mirrors adapters/hyperliquid/_deadman.py MIN_LEAD_MS).
+DEAD_MAN_MIN_S = 10.0
+# Below this a quoting or reconciling loop spins instead of waiting.
+LOOP_INTERVAL_MIN_S = 0.05
+
 
 class _Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Base for every config section."""
@@ -99,7 +105,7 @@ class HyperliquidVenueConfig(_Config, frozen=True, kw_only=True, tag="hyperliqui
     agent_key: Name | None = None  # an entry of [keys.accounts]: signs every L1 action when set
     local_server: LocalHyperliquidConfig | None = None
     # scheduleCancel kept armed at now + dead_man_s (re-armed every half of it); None: off.
-    dead_man_s: Annotated[float, msgspec.Meta(ge=5)] | None = 30.0
+    dead_man_s: Annotated[float, msgspec.Meta(ge=DEAD_MAN_MIN_S)] | None = 30.0
     request_timeout_s: PositiveFloat = 5.0
     enabled: bool = True
 
@@ -176,6 +182,8 @@ class RiskConfig(_Config, frozen=True, kw_only=True):
 class StrategyConfig(_Config, frozen=True, kw_only=True):
     """Quoting parameters for the market maker."""
 
+    # Base units per quote. At least the venue's lot, at most max_position, and within
+    # risk.max_order_notional_usd at the price when it is known (_validate.py): else nothing quotes.
     order_size: PositiveFloat
     kind: Literal["keeper", "as", "fixed"] = "keeper"
     # The [venues] entry to quote on and its market; no venue: the keeper runs its chain duties only.
@@ -186,10 +194,17 @@ class StrategyConfig(_Config, frozen=True, kw_only=True):
     risk_aversion: PositiveFloat = 0.1  # γ of the GLFT / A–S reservation price, per quote currency
     # |position| limit in base units; None: risk.max_position_notional_usd at the first mid.
     max_position: PositiveFloat | None = None
-    requote_interval_s: PositiveFloat = 1.0
+    requote_interval_s: Annotated[float, msgspec.Meta(ge=LOOP_INTERVAL_MIN_S)] = 1.0
     # A Hyperliquid snapshot costs ~42 of the 1,200 weight a minute; unknown outcomes and stream gaps
-    # reconcile at once anyway.
-    reconcile_interval_s: PositiveFloat = 10.0
+    # reconcile at once anyway. Not below requote_interval_s (checked in _validate.py).
+    reconcile_interval_s: Annotated[float, msgspec.Meta(ge=LOOP_INTERVAL_MIN_S)] = 10.0
+
+
+class StoreConfig(_Config, frozen=True, kw_only=True):
+    """The durable state of the keeper (orders, fills, positions, risk state): one SQLite file."""
+
+    # Relative to the config file's directory, like every path in the file. Needs a restart to change.
+    path: Annotated[str, msgspec.Meta(min_length=1)] = "state/keeper.sqlite"
 
 
 class KeeperConfig(_Config, frozen=True, kw_only=True):
@@ -203,3 +218,4 @@ class KeeperConfig(_Config, frozen=True, kw_only=True):
     contracts: ContractsConfig = ContractsConfig()
     devnet: DevnetConfig = DevnetConfig()
     venues: dict[Name, VenueConfig] = {}
+    store: StoreConfig = StoreConfig()

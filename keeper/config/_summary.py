@@ -1,4 +1,5 @@
-"""A short human summary of a config, for `keeper config check`. Never prints key material."""
+"""A short human summary of a config, for `keeper config check`. Never prints key material; URLs go
+through `mask_url` (an RPC or venue URL often carries an API key or credentials)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from keeper.config._schema import (
     KeySource,
     KeystoreKey,
 )
+from keeper.core.redact import mask_url
 
 
 def summarize(config: KeeperConfig) -> list[str]:
@@ -20,9 +22,9 @@ def summarize(config: KeeperConfig) -> list[str]:
         rpc = f"local anvil (mining {devnet.mining}"
         rpc += f", {devnet.block_time_s:g}s blocks)" if devnet.mining == "interval" else ")"
         if devnet.fork_url is not None:
-            rpc += f", forking {devnet.fork_url}"
+            rpc += f", forking {mask_url(devnet.fork_url)}"
     else:
-        rpc = f"{len(chain.rpc_http)} http / {len(chain.rpc_ws)} ws endpoint(s)"
+        rpc = "rpc " + ", ".join(mask_url(url) for url in (*chain.rpc_http, *chain.rpc_ws))
     return [
         f"chain      {chain.name} (chain id {chain.chain_id}), {rpc}",
         f"contracts  {_contracts(config)}",
@@ -42,6 +44,7 @@ def summarize(config: KeeperConfig) -> list[str]:
             if config.strategy.venue is not None
             else "no quoting (no venue)"
         ),
+        f"store      {config.store.path}",
     ]
 
 
@@ -61,7 +64,7 @@ def _venues(config: KeeperConfig) -> str:
     for name, venue in sorted(config.venues.items()):
         state = "" if venue.enabled else ", disabled"
         if isinstance(venue, HyperliquidVenueConfig):
-            where = "local server" if venue.local_server else str(venue.base_url)
+            where = "local server" if venue.local_server else mask_url(str(venue.base_url))
             if venue.agent_key is not None:
                 where += f", agent key {venue.agent_key!r}"
             parts.append(f"{name} (hyperliquid, {where}{state})")

@@ -6,6 +6,7 @@ Kept apart from the schema so that the schema stays a plain description of the f
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from eth_utils.address import to_checksum_address
@@ -18,6 +19,7 @@ from keeper.config._schema import (
     HyperliquidVenueConfig,
     KeeperConfig,
     KeystoreKey,
+    LocalHyperliquidConfig,
 )
 
 Problem = tuple[str, str] | None
@@ -25,7 +27,7 @@ Problem = tuple[str, str] | None
 
 def check_semantics(config: KeeperConfig, base_dir: Path) -> Problem:
     """Return the first cross-field or filesystem problem, or None when the config is usable."""
-    for check in (_check_chain, _check_contracts, _check_keys, _check_venues, _check_risk):
+    for check in (_check_chain, _check_contracts, _check_keys, _check_venues, _check_risk, _check_strategy):
         problem = check(config, base_dir)
         if problem is not None:
             return problem
@@ -106,7 +108,7 @@ def _keystore_problem(at: str, source: KeystoreKey, base_dir: Path) -> Problem:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         return f"{at}.path", f"cannot read keystore {str(path)!r}: {exc.strerror or exc}"
-    except ValueError:
+    except (ValueError, RecursionError):  # ValueError: not JSON or not UTF-8
         return f"{at}.path", f"{str(path)!r} is not JSON (expected an encrypted keystore)"
     if not isinstance(document, dict) or not isinstance(document.get("crypto", document.get("Crypto")), dict):
         return f"{at}.path", f"{str(path)!r} is not an encrypted keystore (no crypto section)"
@@ -172,6 +174,56 @@ def _check_risk(config: KeeperConfig, base_dir: Path) -> Problem:
     if r.max_order_notional_usd > r.max_position_notional_usd:
         return "risk.max_order_notional_usd", "must not exceed risk.max_position_notional_usd"
     return None
+
+
+def _check_strategy(config: KeeperConfig, base_dir: Path) -> Problem:
+    """Configs the run would accept but that can never quote (or that spend the rate limit for nothing)."""
+    st, risk = config.strategy, config.risk
+    if st.reconcile_interval_s < st.requote_interval_s:
+        return (
+            "strategy.reconcile_interval_s",
+            f"must be at least strategy.requote_interval_s ({st.requote_interval_s:g} s): "
+            "a snapshot per quote cycle spends the venue's rate limit for nothing",
+        )
+    if st.max_position is not None and st.max_position < st.order_size:
+        return (
+            "strategy.max_position",
+            f"{st.max_position:g} is below strategy.order_size ({st.order_size:g}): "
+            "the maker could never quote",
+        )
+    local = _local_server(config)
+    if local is None:  # lot and price unknown until the venue answers
+        return None
+    venue = f"venues.{config.strategy.venue}.local_server"
+    lot = Decimal(1).scaleb(-local.sz_decimals)
+    if Decimal(repr(st.order_size)) < lot:
+        return (
+            "strategy.order_size",
+            f"{st.order_size:g} is below the lot {lot} ({venue}.sz_decimals = {local.sz_decimals}): "
+            "every quote would round to zero",
+        )
+    order_usd = st.order_size * local.start_px
+    if order_usd > risk.max_order_notional_usd:
+        return (
+            "strategy.order_size",
+            f"{st.order_size:g} x {venue}.start_px {local.start_px:g} = ${order_usd:,.2f} exceeds "
+            f"risk.max_order_notional_usd (${risk.max_order_notional_usd:,.2f}): the risk gate would deny "
+            "every order",
+        )
+    if st.max_position is not None and st.max_position * local.start_px > risk.max_position_notional_usd:
+        return (
+            "strategy.max_position",
+            f"{st.max_position:g} x {venue}.start_px {local.start_px:g} = "
+            f"${st.max_position * local.start_px:,.2f} exceeds risk.max_position_notional_usd "
+            f"(${risk.max_position_notional_usd:,.2f}): the risk gate would deny the quotes that reach it",
+        )
+    return None
+
+
+def _local_server(config: KeeperConfig) -> LocalHyperliquidConfig | None:
+    """The strategy venue's bundled server: the one venue whose lot and price are known before start."""
+    venue = config.venues.get(config.strategy.venue or "")
+    return venue.local_server if isinstance(venue, HyperliquidVenueConfig) else None
 
 
 def _checksum_problem(field: str, value: str) -> Problem:
