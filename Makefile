@@ -6,7 +6,7 @@ TOOLS := .tools/bin
 export PATH := $(CURDIR)/$(TOOLS):$(PATH)
 CONFIG ?= chain_config/local.toml
 
-.PHONY: bootstrap build abis check-abis lint typecheck test test-py test-sol run bench clean
+.PHONY: bootstrap build abis check-abis lint typecheck test test-py test-sol soak run bench clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -34,6 +34,10 @@ test-py: build
 	$(VENV)/bin/pytest
 
 test: build check-abis lint typecheck test-sol test-py
+
+# The fault suite's long mode (the quick mode runs inside `make test`): more kills, drops and longer outages.
+soak: build
+	KEEPER_SOAK=1 $(VENV)/bin/pytest -s tests/app/test_faults_local_venue.py tests/app/test_quoting_faults.py
 
 run: build
 	$(PY) -m keeper run --config $(CONFIG)

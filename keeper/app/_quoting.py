@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
+from keeper.app._journal import Journal
 from keeper.app._quoting_state import MarketState, QuotingSettings, QuotingStats
 from keeper.app._sends import Sender
 from keeper.core.order_ledger import OrderChange, OrderLedger
@@ -63,6 +64,7 @@ class QuotingLoop:
         now_s: Callable[[], float] = time.time,
         gas: Callable[[], GasInput] = lambda: GasInput(0.0, 1.0),
         ledger: OrderLedger | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.venue = venue
         self.maker = maker
@@ -83,6 +85,8 @@ class QuotingLoop:
         self._reconnect_s = -math.inf  # when a stale feed last forced a reconnect
         self._warned: dict[str, float] = {}  # log-once-a-minute memory for repeated problems
         self.flat_confirmed = False  # set by `run` when the venue listed nothing of ours after cancels
+        self.journal = journal
+        self._resume_polled_s = -math.inf
         self.sender = Sender(
             venue,
             self.ledger,
@@ -91,6 +95,7 @@ class QuotingLoop:
             now_ms=self._now_ms,
             apply=self._apply,
             settle_soon=self._settle_soon,
+            journal=journal,
         )
 
     # ---- lifecycle ----
@@ -103,6 +108,8 @@ class QuotingLoop:
         tasks: list[asyncio.Task[None]] = []
         failure: BaseException | None = None
         try:
+            if self.journal is not None:
+                self.journal.restore(self.maker, self._now_ms())
             await self.reconcile()
             tasks = [
                 asyncio.create_task(self._consume(), name="quoting-events"),
@@ -217,6 +224,8 @@ class QuotingLoop:
                 return
             self.stats.fills += 1
             self.stats.filled_size += event.size
+            if self.journal is not None:
+                self.journal.fill(event)
             log.info(
                 "fill %s %s %s @ %s (%s, fee %s)",
                 event.client_id or event.venue_order_id,
@@ -228,6 +237,8 @@ class QuotingLoop:
             )
         elif isinstance(event, FundingPaid):
             log.info("funding %s on %s: %s", event.market, event.position, event.amount)
+            if self.journal is not None:
+                self.journal.funding(event)
 
     def _refused(self, why: str | None) -> None:
         if why is None:
@@ -245,7 +256,10 @@ class QuotingLoop:
             self._wake.set()
 
     def _apply(self, changes: Sequence[OrderChange]) -> None:
-        """Ledger changes → the maker's risk gate (fills shrink in-flight exposure; closes free it)."""
+        """Ledger changes → the store and the maker's risk gate (fills shrink in-flight exposure; closes
+        free it)."""
+        if self.journal is not None and changes:
+            self.journal.changes(changes, self._now_ms())
         for change in changes:
             if change.filled > 0:
                 self.maker.on_fill(change.client_id, change.filled)
@@ -301,9 +315,10 @@ class QuotingLoop:
             self._follow_tick()
             self._watch_feed()
             self._watch_clock()
+            self._poll_resume()
             view = self.view()
-            if view is None:
-                return None
+            if view is None or self._equity is None:
+                return None  # no valid mid, or no snapshot yet: nothing to measure drawdown against
             market = self.settings.market
             position = float(self.ledger.position(market))
             decision = self.maker.decide(
@@ -311,6 +326,8 @@ class QuotingLoop:
             )
             self.stats.decisions += 1
             self.stats.denied += decision.denied
+            if self.journal is not None:
+                self.journal.after_decision(self.maker, self._now_ms())
             if decision.state.value != self.stats.last_state:
                 reasons = ", ".join(r.value for r in self.maker.gate.assessment.reasons) or "limits clear"
                 log.warning(
@@ -322,6 +339,13 @@ class QuotingLoop:
             if decision.takes:
                 await self.sender.takes(decision.takes)
             return decision
+
+    def _poll_resume(self) -> None:
+        """At most once a second: apply a `keeper resume` another process recorded in the store."""
+        now = self._now_s()
+        if self.journal is not None and now - self._resume_polled_s >= 1.0:
+            self._resume_polled_s = now
+            self.journal.poll_resume(self.maker, self._now_ms())
 
     def _watch_feed(self) -> None:
         """No valid market data for `stale_data_s` (the gate halts on it): force a reconnect, once per
@@ -386,6 +410,8 @@ class QuotingLoop:
         snapshot = await self.venue.snapshot()
         now_ms = self._now_ms()
         result = self.ledger.reconcile(snapshot, now_ms, grace_ms=self.settings.reconcile_grace_ms)
+        if self.journal is not None:
+            self.journal.snapshot(snapshot)
         self._apply(result.changes)
         self.stats.reconciliations += 1
         self.stats.inferred_fills += result.inferred_fills

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from keeper.chain import (
     load_signer,
 )
 from keeper.config import ConfigError, HyperliquidVenueConfig, KeeperConfig, resolve_path
+from keeper.core.redact import mask_keys
 from keeper.core.risk import RiskGate, RiskLimits, limits_from_mapping
 from keeper.devchain import AnvilNode, AnvilOptions
 
@@ -158,10 +160,12 @@ async def _serve(
         )
         manager.start()
         quoting_stop = asyncio.Event()
+        # Chain work and the reloader are supervised: a failure is logged and the task restarted, so a
+        # chain outage degrades chain work and never takes quoting on an API venue down with it.
         tasks = {
-            asyncio.create_task(_follow_heads(watcher, oracle), name="follow-heads"),
-            asyncio.create_task(mempool.run(), name="mempool"),
-            asyncio.create_task(reloader.run(), name="config-reload"),
+            asyncio.create_task(_supervised("follow-heads", lambda: _follow_heads(watcher, oracle))),
+            asyncio.create_task(_supervised("mempool", mempool.run)),
+            asyncio.create_task(_supervised("config-reload", reloader.run)),
             asyncio.create_task(_forward(reload_request, reloader.request), name="sighup"),
         }
         if quoting is not None:
@@ -212,6 +216,25 @@ async def _quoting_loop(config: KeeperConfig, config_dir: Path, stack: AsyncExit
         mid,
     )
     return QuotingLoop(venue, maker, settings)
+
+
+async def _supervised(
+    name: str, run: Callable[[], Awaitable[None]], *, backoff_s: float = 1.0, max_backoff_s: float = 30.0
+) -> None:
+    """Run `run()` for ever: when it raises (or returns, which a watcher never should) log one line and
+    start it again after a backoff that doubles up to `max_backoff_s` and resets after a good hour."""
+    delay = backoff_s
+    while True:
+        started = time.monotonic()
+        try:
+            await run()
+            log.error("%s ended on its own: restarting in %.0f s", name, delay)
+        except Exception as exc:
+            log.error("%s failed (%s): restarting in %.0f s", name, mask_keys(repr(exc)), delay)
+        if time.monotonic() - started > 3600.0:
+            delay = backoff_s
+        await asyncio.sleep(delay)
+        delay = min(max_backoff_s, delay * 2)
 
 
 async def _settle(tasks: set[asyncio.Task[None]], name: str, timeout_s: float) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import TypeVar
 
+from keeper.app._journal import Journal
 from keeper.app._quoting_state import QuotingStats
 from keeper.core.order_diff import Cancel, Place, Replace, WireAction
 from keeper.core.order_ledger import OrderChange, OrderLedger
@@ -43,6 +44,7 @@ class Sender:
         now_ms: Callable[[], int],
         apply: Callable[[Sequence[OrderChange]], None],
         settle_soon: Callable[[], None],
+        journal: Journal | None = None,
     ) -> None:
         self.venue = venue
         self.ledger = ledger
@@ -51,6 +53,7 @@ class Sender:
         self._now_ms = now_ms
         self._apply = apply
         self._settle_soon = settle_soon
+        self.journal = journal
 
     async def batch(self, batch: Sequence[WireAction]) -> None:
         """One batch of the decision: its cancels, then replaces, then places (post-only)."""
@@ -92,6 +95,8 @@ class Sender:
         outcomes = await self._guarded("cancel", self.venue.cancel(requests), len(requests))
         now_ms = self._now_ms()
         for request, outcome in zip(requests, outcomes, strict=True):
+            if self.journal is not None:
+                self.journal.outcome(request.client_id, outcome, now_ms, "cancel")
             self._apply(self.ledger.on_cancel_outcome(request.client_id, outcome, now_ms))
         return outcomes
 
@@ -108,10 +113,14 @@ class Sender:
         now_ms = self._now_ms()
         for request in requests:
             self.ledger.submitted(request, now_ms)
+            if self.journal is not None:
+                self.journal.order(request, now_ms)
         outcomes = await self._guarded("submit", self.venue.submit(requests), len(requests))
         now_ms = self._now_ms()
         for request, outcome in zip(requests, outcomes, strict=True):
             self._count(outcome)
+            if self.journal is not None:
+                self.journal.outcome(request.client_id, outcome, now_ms, "submit")
             self._apply(self.ledger.on_submit_outcome(request.client_id, outcome, now_ms))
 
     async def _replaces(self, replaces: Sequence[Replace]) -> None:
@@ -123,6 +132,8 @@ class Sender:
             )
             old = self.ledger.get(replace.order_id)
             self.ledger.replace_sent(replace.order_id, new, now_ms)
+            if self.journal is not None:
+                self.journal.order(new, now_ms)
             venue_id = None if old is None else old.venue_order_id
             requests.append(ReplaceRequest(client_id=replace.order_id, new=new, venue_order_id=venue_id))
         outcomes = await self._guarded("replace", self.venue.replace(requests), len(requests))
@@ -130,6 +141,8 @@ class Sender:
         refused = 0
         for request, outcome in zip(requests, outcomes, strict=True):
             self._count(outcome)
+            if self.journal is not None:
+                self.journal.outcome(request.new.client_id, outcome, now_ms, "replace")
             self._apply(
                 self.ledger.on_replace_outcome(request.client_id, request.new.client_id, outcome, now_ms)
             )

@@ -9,8 +9,10 @@ start-up recovery.
 Properties:
 
 - Crash-only. Every write is one small ``BEGIN IMMEDIATE`` transaction; WAL journal with
-  ``synchronous = FULL`` (a committed latch survives a power cut, not only a kill -9). A process killed
-  at any point leaves the last committed state; there is no shutdown step to skip.
+  ``synchronous = NORMAL`` for the hot path (orders, outcomes, fills: a killed process loses nothing
+  committed, a power cut may lose the last commits, which reconciliation with the venue restores) and
+  ``FULL`` for the risk latch and resumes (they survive a power cut too). A process killed at any
+  point leaves the last committed state; there is no shutdown step to skip.
 - Two processes at once: the running keeper and `keeper resume` each open their own connection; WAL
   lets readers run beside the writer, ``busy_timeout`` makes writers queue instead of failing.
 - Schema version in ``PRAGMA user_version``; schema, migrations and records in `_store_schema`.
@@ -139,7 +141,7 @@ class Store:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()["journal_mode"]
             if str(mode).lower() != "wal":
                 raise StoreError(f"{file}: journal mode {mode!r}: WAL is required")
-            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # 0.03 ms a write here, FULL 0.3 ms
             migrate(conn, file)
         except sqlite3.Error as exc:
             conn.close()
@@ -360,7 +362,7 @@ class Store:
     def latch_halt(self, account: str, reason: str, ts_ms: int) -> None:
         """Record a latched halt; the high-water mark is kept. An existing latch keeps its first reason
         and time (the earliest cause is the one an operator needs)."""
-        with self._tx() as conn:
+        with self._durable_tx() as conn:
             conn.execute(
                 """
                 INSERT INTO risk (account, high_water_mark, halted, halt_reason, halted_at_ms, updated_ms)
@@ -381,7 +383,7 @@ class Store:
         Returns the risk state as it was (what was cleared), or None when nothing was latched (then
         nothing is recorded).
         """
-        with self._tx() as conn:
+        with self._durable_tx() as conn:
             row = conn.execute(_RISK, (account,)).fetchone()
             before = None if row is None else msgspec.convert(row, RiskRecord, strict=False)
             if before is None or not before.halted:
@@ -399,7 +401,7 @@ class Store:
         return the latest, or None. On a record: ``RiskGate.reset_halt()`` and drop the in-memory
         high-water mark (the row is cleared here too, in case the keeper saved over it meanwhile)."""
         now = int(time.time() * 1000) if ts_ms is None else ts_ms
-        with self._tx() as conn:
+        with self._durable_tx() as conn:
             rows = conn.execute(
                 _RESUMES + " WHERE account = ? AND taken_ms IS NULL ORDER BY id", (account,)
             ).fetchall()
@@ -455,6 +457,18 @@ class Store:
         if self._conn is None:
             raise StoreError(f"{self._path}: the store is closed")
         return self._conn
+
+    @contextlib.contextmanager
+    def _durable_tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction synced to disk at commit (``synchronous = FULL`` for it alone)."""
+        conn = self._connection()
+        conn.execute("PRAGMA synchronous = FULL")
+        try:
+            with self._tx() as tx:
+                yield tx
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA synchronous = NORMAL")
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

@@ -176,6 +176,16 @@ class MarketMaker:
         self._planned_snapshot_s: float | None = None
         self._last_decision_mid: float | None = None
 
+    @property
+    def high_water(self) -> Decimal:
+        """The equity high-water mark the drawdown is measured from (persist it; 0: none yet)."""
+        return self._high_water
+
+    @high_water.setter
+    def high_water(self, value: Decimal) -> None:
+        """Restore a persisted mark, or 0 to take the next equity reading as the peak (a resume)."""
+        self._high_water = value
+
     # Feeds from the venue
 
     def observe_mid(self, mid: float, now_s: float) -> None:

@@ -228,9 +228,11 @@ async def test_no_quotes_without_a_snapshot_or_market_data(venue: FakeVenue) -> 
     loop = make_loop(venue)
     assert await loop.step() is None  # no market data
     feed_market(loop)
-    decision = await loop.step()  # no snapshot yet: zero equity, the gate keeps out of the market
-    assert decision is not None
+    # No snapshot yet: no equity to measure a drawdown against, so no decision at all (a decision on
+    # zero equity would latch a drawdown halt).
+    assert await loop.step() is None
     assert not any(kind == "submit" for kind, _ in venue.sent)
+    assert not loop.maker.gate.latched
 
 
 async def test_unknown_outcome_stays_unknown_until_reconciled(venue: FakeVenue) -> None:

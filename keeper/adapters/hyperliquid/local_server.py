@@ -124,6 +124,7 @@ class LocalVenueServer:
         self.accept_ws = True  # test hook: False answers new /ws requests with 503
         self.answer_pings = True  # test hook: False ignores {"method": "ping"}
         self.response_delay_s = 0.0  # test hook: real-time delay before handling REST requests
+        self.mute_pushes = False  # test hook: True drops every pushed frame (a feed open but silent)
         self._tick_ms = tick_ms
         self._max_queue = max_queue
         self._connections: set[_Connection] = set()
@@ -194,6 +195,8 @@ class LocalVenueServer:
     def flush(self) -> None:
         """Route drained engine events to the matching WS subscribers."""
         for event in self.engine.drain_events():
+            if self.mute_pushes:
+                continue
             text: str | None = None
             for connection in self._connections:
                 if any(_matches(sub, event) for sub in connection.subs):
