@@ -154,6 +154,10 @@ class Journal:
 
     # ---- internals ----
 
+    def record(self, write: Callable[[], object]) -> bool:
+        """Any other store write, with the same error handling (False: it failed and was logged)."""
+        return self._write(write)
+
     def _write(self, write: Callable[[], object]) -> bool:
         try:
             write()

@@ -20,10 +20,13 @@ import msgspec
 
 from keeper.adapters.dex import DexPendingDecoder, PendingOracleUpdate
 from keeper.app._deploy import Deployment, deploy, load_deployment
+from keeper.app._journal import Journal
 from keeper.app._maker_setup import build_maker
 from keeper.app._quoting import QuotingLoop, QuotingSettings
 from keeper.app._reload import ConfigReloader, Prepare
 from keeper.app._venues import open_hyperliquid
+from keeper.app.lease import AccountLease, lock_dir_beside
+from keeper.app.store import Store, account_key, config_digest, store_path
 from keeper.chain import (
     GasOracle,
     HeadWatcher,
@@ -146,13 +149,13 @@ async def _serve(
     mempool: MempoolWatcher,
 ) -> None:
     """Open the venue and quoting loop, run every task until `stop`, then shut down in order."""
-    config_dir = config_path.parent
     async with AsyncExitStack() as venues:
-        quoting = await _quoting_loop(config, config_dir, venues)
+        quoting = await _quoting_loop(config, config_path, venues)
         # The gate every order of the quoting loop passes; `[risk]` (the kill flag above all) applies
         # at run time through the reloader.
         gate = quoting.maker.gate if quoting is not None else RiskGate(risk_limits(config))
-        reloader = ConfigReloader(config_path, config, _reload_preparer(manager, oracle, gate, config_dir))
+        preparer = _reload_preparer(manager, oracle, gate, config_path, quoting)
+        reloader = ConfigReloader(config_path, config, preparer)
         watcher = HeadWatcher(
             rpc,
             ws_urls[0] if ws_urls else None,
@@ -187,8 +190,11 @@ async def _serve(
             raise failures[0]  # type: ignore[misc]
 
 
-async def _quoting_loop(config: KeeperConfig, config_dir: Path, stack: AsyncExitStack) -> QuotingLoop | None:
-    """The quoting loop on `[strategy] venue`, or None when the config names no venue."""
+async def _quoting_loop(config: KeeperConfig, config_path: Path, stack: AsyncExitStack) -> QuotingLoop | None:
+    """The quoting loop on `[strategy] venue`, or None when the config names no venue. Takes the
+    account's lease before the venue hears from us, opens the store, restores nothing yet (the loop
+    restores the risk state when it starts)."""
+    config_dir = config_path.parent
     name = config.strategy.venue
     if name is None:
         log.info("no [strategy] venue: chain duties only, no quoting")
@@ -196,14 +202,23 @@ async def _quoting_loop(config: KeeperConfig, config_dir: Path, stack: AsyncExit
     venue_config = config.venues[name]
     if not isinstance(venue_config, HyperliquidVenueConfig):  # validation refuses other kinds for now
         raise ConfigError("(run)", "strategy.venue", f"venues.{name} is not an API venue")
-    venue, mid = await open_hyperliquid(name, venue_config, config, config_dir, stack)
+    store_file = store_path(config, config_path)
+    lock_dir = lock_dir_beside(store_file)
+
+    def claim(key: str) -> None:
+        lease = AccountLease.acquire(lock_dir, key, config_path=config_path)
+        stack.callback(lease.release)  # released last: after the venue closed and the store
+        log.info("account lease taken: %s", key)
+
+    venue, mid = await open_hyperliquid(name, venue_config, config, config_dir, stack, claim=claim)
+    store = Store.open(store_file)
+    stack.callback(store.close)
+    account = account_key(config) or name
+    journal = Journal(store, account)
+    log.info("store %s (account %s)", store_file, account)
     spec = venue.market(config.strategy.market)
     maker = build_maker(config, spec, mid, venue.settlement_model(), risk_limits(config))
-    settings = QuotingSettings(
-        market=config.strategy.market,
-        requote_interval_s=config.strategy.requote_interval_s,
-        reconcile_interval_s=config.strategy.reconcile_interval_s,
-    )
+    settings = quoting_settings(config)
     log.info(
         "quoting %s on %s: %s strategy, %g x %d level(s), tick %s, lot %s, first mid %s",
         spec.market,
@@ -215,7 +230,18 @@ async def _quoting_loop(config: KeeperConfig, config_dir: Path, stack: AsyncExit
         spec.lot,
         mid,
     )
-    return QuotingLoop(venue, maker, settings)
+    return QuotingLoop(venue, maker, settings, journal=journal)
+
+
+def quoting_settings(config: KeeperConfig) -> QuotingSettings:
+    """The quoting loop's settings from `[strategy]` and the `[risk]` fields the loop itself watches."""
+    return QuotingSettings(
+        market=config.strategy.market,
+        requote_interval_s=config.strategy.requote_interval_s,
+        reconcile_interval_s=config.strategy.reconcile_interval_s,
+        stale_data_s=config.risk.stale_data_s,
+        max_clock_skew_ms=config.risk.max_clock_skew_ms,
+    )
 
 
 async def _supervised(
@@ -301,7 +327,11 @@ def risk_limits(config: KeeperConfig) -> RiskLimits:
     return limits_from_mapping(msgspec.structs.asdict(config.risk))
 
 
-def _reload_preparer(manager: TxManager, oracle: GasOracle, gate: RiskGate, config_dir: Path) -> Prepare:
+def _reload_preparer(
+    manager: TxManager, oracle: GasOracle, gate: RiskGate, config_path: Path, quoting: QuotingLoop | None
+) -> Prepare:
+    config_dir = config_path.parent
+
     def prepare(old: KeeperConfig, new: KeeperConfig) -> Callable[[], None]:
         signer: Signer | None = None
         rotated = new.keys.active != old.keys.active or (
@@ -316,6 +346,9 @@ def _reload_preparer(manager: TxManager, oracle: GasOracle, gate: RiskGate, conf
         limits = risk_limits(new) if new.risk != old.risk else None
 
         def apply() -> None:
+            if quoting is not None:
+                quoting.settings = quoting_settings(new)  # stale-data and clock-skew limits
+                _record_change(quoting, old, new, config_path)
             if limits is not None:
                 gate.set_limits(limits)
                 if limits.kill:
@@ -333,6 +366,20 @@ def _reload_preparer(manager: TxManager, oracle: GasOracle, gate: RiskGate, conf
         return apply
 
     return prepare
+
+
+def _record_change(quoting: QuotingLoop, old: KeeperConfig, new: KeeperConfig, config_path: Path) -> None:
+    """The applied edit in the store: which sections changed and the file's digest, never values."""
+    if quoting.journal is None:
+        return
+    sections = [f for f in new.__struct_fields__ if getattr(old, f) != getattr(new, f)]
+    try:
+        digest = config_digest(config_path.read_bytes())
+    except OSError:
+        digest = "unreadable"
+    journal = quoting.journal
+    ts_ms = int(time.time() * 1000)
+    journal.record(lambda: journal.store.record_config_change(ts_ms, sections, digest, file=str(config_path)))
 
 
 async def _forward(event: asyncio.Event | None, action: Callable[[], None]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from decimal import Decimal
 from pathlib import Path
@@ -46,9 +47,14 @@ async def open_hyperliquid(
     config: KeeperConfig,
     config_dir: Path,
     stack: AsyncExitStack,
+    *,
+    claim: Callable[[str], None] | None = None,
 ) -> tuple[HyperliquidVenue, float]:
     """Start (if local) and connect the Hyperliquid venue `name` for `config.strategy.market`; returns
-    the venue and the market's current mid (the maker's first reference price)."""
+    the venue and the market's current mid (the maker's first reference price).
+
+    `claim(key)` is called with ``hyperliquid:<account>@<venue URL>`` before anything is sent to the
+    venue: it takes the account's lease and raises when another process holds it."""
     at = f"venues.{name}"
     market = config.strategy.market
     master = (
@@ -93,6 +99,8 @@ async def open_hyperliquid(
         raise ConfigError(
             "(venues)", f"{at}.base_url", "base_url and ws_url are required unless local_server is set"
         )
+    if claim is not None:
+        claim(f"hyperliquid:{account}@{base_url}")
     rest = HyperliquidRestClient(base_url, is_mainnet=venue.is_mainnet, timeout_s=venue.request_timeout_s)
     stack.push_async_callback(rest.close)
     signer = agent if agent is not None else master

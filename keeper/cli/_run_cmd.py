@@ -17,6 +17,8 @@ from pathlib import Path
 
 from keeper.app import configure_logging, run_keeper
 from keeper.app._venues import VenueStartError
+from keeper.app.lease import LeaseHeldError
+from keeper.app.store import StoreError
 from keeper.chain import ChainIdMismatchError, KeyLoadError, NoEndpointAvailableError, RpcTransportError
 from keeper.cli._config_cmd import EXIT_INVALID_CONFIG
 from keeper.config import ConfigError, KeeperConfig, load_config, redact
@@ -34,6 +36,8 @@ OPERATOR_ERRORS: tuple[type[Exception], ...] = (
     RpcTransportError,
     VenueStartError,
     AnvilError,
+    LeaseHeldError,
+    StoreError,
 )
 # KeyLoadError messages start with the key's config name: "key 'main': wrong password ...".
 _KEY_MESSAGE = re.compile(r"^key '(?P<name>[^']+)': (?P<reason>.*)$", re.DOTALL)
@@ -79,6 +83,10 @@ def operator_line(file: str, exc: Exception, config: KeeperConfig) -> str:
         reason = f"no RPC endpoint answered: {exc}"
     elif isinstance(exc, AnvilError):
         where, reason = "devnet", str(exc)
+    elif isinstance(exc, LeaseHeldError):
+        where, reason = f"strategy.venue ({config.strategy.venue})", f"another keeper is running: {exc}"
+    elif isinstance(exc, StoreError):
+        where, reason = "store.path", str(exc)
     else:  # VenueStartError names its venue itself; a KeyLoadError in another shape says the key
         return redact(f"{file}: {exc}")
     return redact(f"{file}: {where}: {reason}")

@@ -176,6 +176,8 @@ class RiskConfig(_Config, frozen=True, kw_only=True):
     max_drawdown_pct: Annotated[float, msgspec.Meta(gt=0, le=100)] = 10.0
     min_liquidation_distance_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] = 15.0
     stale_data_s: PositiveFloat = 5.0
+    # |our clock - the venue's| beyond this halts quoting (expiresAfter and funding timing misfire).
+    max_clock_skew_ms: PositiveFloat = 2_000.0
     kill: bool = False  # flip at run time to cancel everything and stop quoting
 
 

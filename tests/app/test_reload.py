@@ -120,7 +120,7 @@ def test_kill_flag_flipped_in_the_file_halts_the_risk_gate_at_once(config_file: 
     text = config_file.read_text()
     assert "kill = false" in text
     config_file.write_text(text.replace("kill = false", "kill = true"))
-    prepare = _reload_preparer(_Manager(), None, gate, config_file.parent)  # type: ignore[arg-type]
+    prepare = _reload_preparer(_Manager(), None, gate, config_file, None)  # type: ignore[arg-type]
     prepare(running, load_config(config_file))()
     assert gate.limits.kill
     assert gate.state is TradingState.HALTED
