@@ -11,6 +11,7 @@ from keeper.cli import (
     _bench_cmd,
     _config_cmd,
     _deploy_cmd,
+    _devnet_cmd,
     _hl_cmd,
     _keys_cmd,
     _resume_cmd,
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _sim_cmd.add_parser(commands)
     _resume_cmd.add_parser(commands, DEFAULT_CONFIG)
+    _devnet_cmd.add_parser(commands)
 
     version = commands.add_parser("version", help="print the keeper version")
     version.set_defaults(handler=lambda _args: _print_version())
