@@ -37,7 +37,7 @@ test: build check-abis lint typecheck test-sol test-py
 
 # The fault suite's long mode (the quick mode runs inside `make test`): more kills, drops and longer outages.
 soak: build
-	KEEPER_SOAK=1 $(VENV)/bin/pytest -s tests/app/test_faults_local_venue.py tests/app/test_quoting_faults.py
+	KEEPER_SOAK=1 $(VENV)/bin/pytest -s tests/app/test_faults_local_venue.py tests/app/test_quoting_faults.py tests/app/test_faults_devnet.py
 
 run: build
 	$(PY) -m keeper run --config $(CONFIG)
