@@ -118,7 +118,11 @@ def test_a_second_keeper_on_the_account_is_refused(tmp_path: Path) -> None:
         try:
             _active(first)
             second = subprocess.run(
-                keeper("run", "--config", info.config), capture_output=True, text=True, timeout=60, check=False
+                keeper("run", "--config", info.config),
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
             )
             lines = second.stderr.strip().splitlines()
             print(f"\nsecond keeper: exit {second.returncode}: {lines[-1] if lines else ''}")
@@ -141,7 +145,7 @@ def _no_key_material(*folders: Path) -> None:
     scanned = 0
     for folder in folders:
         for path in folder.rglob("*"):
-            if not path.is_file() or path.name.endswith(".json") and "keys" in path.parts:
+            if not path.is_file() or (path.name.endswith(".json") and "keys" in path.parts):
                 continue  # encrypted keystores
             data = path.read_bytes().lower()
             scanned += 1
