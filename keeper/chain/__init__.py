@@ -2,6 +2,7 @@
 
 from keeper.chain._fillers import GasEstimateError, MissingFieldsError, TxRequest
 from keeper.chain._gas_oracle import GasOracle, decode_fee_history
+from keeper.chain._head_tracker import ChainNotice, ChainReset, HeadTracker, Reorg
 from keeper.chain._heads import HeadWatcher
 from keeper.chain._heads_codec import (
     BlockHeader,
@@ -33,8 +34,11 @@ __all__ = [
     "Attempt",
     "BlockHeader",
     "ChainIdMismatchError",
+    "ChainNotice",
+    "ChainReset",
     "GasEstimateError",
     "GasOracle",
+    "HeadTracker",
     "HeadWatcher",
     "JsonRpc",
     "KeyLoadError",
@@ -49,6 +53,7 @@ __all__ = [
     "PendingTxEvent",
     "PendingTxGone",
     "Receipt",
+    "Reorg",
     "RpcClient",
     "RpcError",
     "RpcTransportError",

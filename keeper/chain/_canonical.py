@@ -13,8 +13,16 @@ class CanonicalChain:
         self._hashes: dict[int, str] = {}
         self.head: int | None = None
 
+    @property
+    def depth(self) -> int:
+        return self._depth
+
     def hash_at(self, number: int) -> str | None:
         return self._hashes.get(number)
+
+    def heights(self) -> list[int]:
+        """The heights in the window (not necessarily contiguous)."""
+        return list(self._hashes)
 
     def is_canonical(self, number: int, block_hash: str) -> bool | None:
         """True/False if the window knows that height, None if it is outside the window."""

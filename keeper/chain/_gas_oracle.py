@@ -2,6 +2,7 @@
 
 Fee history is read once at start (a window of `fee_history_blocks`) and then one block per head, so
 the oracle costs one small RPC call per block. Listeners get each new state; the latest is kept.
+`on_head` never raises for a node's failure: the head is skipped (None) and the outage logged once.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from collections.abc import Callable
 
 import msgspec
 
-from keeper.chain._heads_codec import BlockHeader, MalformedMessageError
-from keeper.chain._rpc import JsonRpc, RpcError, RpcTransportError
+from keeper.chain._head_tracker import ChainNotice, Reorg
+from keeper.chain._heads_codec import BlockHeader, MalformedMessageError, quantity
+from keeper.chain._outage import Outage, count_malformed
+from keeper.chain._rpc import JsonRpc
 from keeper.core import FeeHistoryBlock, GasSpikeDetector, GasState, reward_percentile
 
 log = logging.getLogger("keeper.chain.gas")
@@ -30,11 +33,11 @@ def decode_fee_history(result: object) -> list[FeeHistoryBlock]:
     """Decode an `eth_feeHistory` result into one entry per block (the extra next-block base fee dropped)."""
     try:
         wire = msgspec.convert(result, _WireFeeHistory)
-        oldest = int(wire.oldestBlock, 16)
+        oldest = quantity(wire.oldestBlock)
         blocks = []
         for i, ratio in enumerate(wire.gasUsedRatio):
-            rewards = tuple(int(r, 16) for r in wire.reward[i]) if i < len(wire.reward) else ()
-            blocks.append(FeeHistoryBlock(oldest + i, int(wire.baseFeePerGas[i], 16), ratio, rewards))
+            rewards = tuple(quantity(r) for r in wire.reward[i]) if i < len(wire.reward) else ()
+            blocks.append(FeeHistoryBlock(oldest + i, quantity(wire.baseFeePerGas[i]), ratio, rewards))
         return blocks
     except (msgspec.ValidationError, ValueError, IndexError) as exc:
         raise MalformedMessageError(f"eth_feeHistory: {exc}") from exc
@@ -57,6 +60,8 @@ class GasOracle:
         self._listeners: list[Callable[[GasState], None]] = []
         self.latest: GasState | None = None
         self.malformed = 0
+        self.listener_errors = 0
+        self._health = Outage(log, "eth_feeHistory")
 
     def add_listener(self, listener: Callable[[GasState], None]) -> None:
         self._listeners.append(listener)
@@ -67,23 +72,38 @@ class GasOracle:
             self._percentile = percentile
             self._window.clear()
 
+    def on_chain_notice(self, notice: ChainNotice) -> None:
+        """A reorg drops the replaced blocks from the fee window; a chain reset drops all of it."""
+        if isinstance(notice, Reorg):
+            while self._window and self._window[-1].number >= notice.number:
+                self._window.pop()
+        else:
+            self._window.clear()
+
     async def on_head(self, head: BlockHeader) -> GasState | None:
-        """Update from a new head; returns the new state (None if no usable reply: skip this head)."""
-        count = 1 if self._window else self._window.maxlen or 1
+        """Update from a new head; returns the new state (None if no usable reply: skip this head).
+
+        Never raises for a node's failure: every error is counted (`malformed`, `outages` /
+        `failures`) and the next head retries.
+        """
         try:
-            result = await self._rpc.request(
-                "eth_feeHistory", [hex(count), hex(head.number), [self._percentile]]
-            )
-            blocks = decode_fee_history(result)
-        except ValueError as exc:  # MalformedMessageError, or a reply that was not even JSON
+            return await self._update(head)
+        except MalformedMessageError as exc:
             self.malformed += 1
-            log.warning("skipping malformed fee history (%d so far): %s", self.malformed, exc)
-            return None
-        except (RpcTransportError, RpcError) as exc:
-            # Every endpoint failed, or the node refused (e.g. a lagging node without this block yet):
-            # skip this head rather than stop following; the next head retries.
-            log.warning("eth_feeHistory for block %d failed: %r", head.number, exc)
-            return None
+            count_malformed(log, "fee history", self.malformed, exc)
+        except Exception as exc:
+            # Every endpoint failed, the node refused (e.g. a lagging node without this block yet), or
+            # anything unexpected: skip this head rather than stop following; the next head retries.
+            self._health.fail(exc, then="skipping heads until it answers")
+        return None
+
+    async def _update(self, head: BlockHeader) -> GasState:
+        if self._window and head.number < self._window[-1].number:
+            self._window.clear()  # the chain went back (a reset nobody told us about): refetch
+        count = 1 if self._window else self._window.maxlen or 1
+        result = await self._rpc.request("eth_feeHistory", [hex(count), hex(head.number), [self._percentile]])
+        blocks = decode_fee_history(result)
+        self._health.ok()
         for block in blocks:
             if not self._window or block.number > self._window[-1].number:
                 self._window.append(block)
@@ -97,5 +117,17 @@ class GasOracle:
         )
         self.latest = state
         for listener in self._listeners:
-            listener(state)
+            try:
+                listener(state)
+            except Exception:
+                self.listener_errors += 1
+                log.exception("gas state listener failed")
         return state
+
+    @property
+    def outages(self) -> int:
+        return self._health.outages
+
+    @property
+    def failures(self) -> int:
+        return self._health.failures

@@ -6,7 +6,11 @@ import msgspec
 
 
 class BlockHeader(msgspec.Struct, frozen=True):
-    """The fields of a block header the keeper uses; quantities are ints, hashes 0x-hex."""
+    """The fields of a block header the keeper uses; quantities are ints, hashes 0x-hex.
+
+    `timestamp` is the block's own time (unix seconds): against the local receive time it gives the
+    chain's clock offset (`HeadWatcher.clock_offset_s`).
+    """
 
     number: int
     hash: str
@@ -44,6 +48,13 @@ class MalformedMessageError(ValueError):
     """A node message that does not have the expected shape; callers count and skip it."""
 
 
+def quantity(value: str) -> int:
+    """A JSON-RPC quantity ("0x"-prefixed hex) as a non-negative int; ValueError otherwise."""
+    if value[:2] not in ("0x", "0X"):
+        raise ValueError(f"not a 0x quantity: {value[:20]!r}")
+    return int(value, 16)
+
+
 def decode_head_push(message: bytes | str) -> tuple[str, BlockHeader]:
     """Decode an `eth_subscription` push into (subscription id, header)."""
     try:
@@ -65,11 +76,11 @@ def decode_block_result(result: object) -> BlockHeader | None:
 
 def _to_header(w: _WireHeader) -> BlockHeader:
     return BlockHeader(
-        number=int(w.number, 16),
+        number=quantity(w.number),
         hash=w.hash,
         parent_hash=w.parentHash,
-        timestamp=int(w.timestamp, 16),
-        base_fee_per_gas=None if w.baseFeePerGas is None else int(w.baseFeePerGas, 16),
-        gas_used=int(w.gasUsed, 16),
-        gas_limit=int(w.gasLimit, 16),
+        timestamp=quantity(w.timestamp),
+        base_fee_per_gas=None if w.baseFeePerGas is None else quantity(w.baseFeePerGas),
+        gas_used=quantity(w.gasUsed),
+        gas_limit=quantity(w.gasLimit),
     )

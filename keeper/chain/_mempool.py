@@ -11,6 +11,10 @@ hashes are remembered (bounded by `capacity`) so that a late sighting does not p
 node that refuses full-body pending subscriptions is polled instead (the socket is retried with
 backoff).
 
+Chain trouble degrades, never kills: `run()` never raises for a node's failure (reconnects with capped,
+jittered backoff, polls meanwhile, logs an outage's start and end, counts and skips malformed messages).
+A head below the last block seen, or `on_chain_notice(Reorg | ChainReset)`, restarts block bookkeeping.
+
 Events: a decoder registered for the transaction's `to` address turns it into a typed event (e.g. the
 DEX's pending oracle update). Transactions from tracked own addresses that no decoder claims produce a
 generic `PendingTxEvent`; other undecoded transactions produce nothing. `PendingTxGone` follows any
@@ -20,9 +24,7 @@ transaction an event was published for once it is mined, dropped or replaced.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -31,7 +33,9 @@ from typing import Literal
 import msgspec
 import websockets
 
+from keeper.chain._head_tracker import ChainNotice, Reorg
 from keeper.chain._heads_codec import MalformedMessageError, decode_head_push
+from keeper.chain._outage import Backoff, Outage, count_malformed
 from keeper.chain._pending_codec import (
     PendingEvent,
     PendingTx,
@@ -41,7 +45,9 @@ from keeper.chain._pending_codec import (
     decode_pending_push,
     decode_txpool_content,
 )
-from keeper.chain._rpc import JsonRpc, RpcError, RpcTransportError
+from keeper.chain._rpc import JsonRpc
+from keeper.chain._subscriptions import subscribe
+from keeper.core.redact import mask_url
 
 log = logging.getLogger("keeper.chain.mempool")
 
@@ -60,6 +66,8 @@ _COUNTERS = (
     "evicted_replaced",
     "evicted_capacity",
     "reconnects",
+    "outages",
+    "resets",
 )
 _MAX_BLOCK_CATCH_UP = 32  # blocks fetched after a gap; older mined txs fall to the poll/TTL eviction
 
@@ -104,7 +112,10 @@ class MempoolWatcher:
         self.ttl_s = ttl_s
         self.drop_after_polls = drop_after_polls
         self._poll_interval_s = poll_interval_s
-        self._max_backoff_s = max_backoff_s
+        self._backoff = Backoff(min(0.25, max_backoff_s), max_backoff_s)
+        self._poll_backoff = Backoff(min(0.25, max_backoff_s), max_backoff_s)  # polls while the node is down
+        self._ws_health = Outage(log, f"pending-tx socket {mask_url(ws_url or '')}")
+        self._rpc_health = Outage(log, "mempool over RPC")
         self._clock = clock
         # Least recently seen first: both capacity and TTL eviction pop from the front.
         self._txs: OrderedDict[str, _Entry] = OrderedDict()
@@ -130,7 +141,8 @@ class MempoolWatcher:
         self.evicted_dropped = 0
         self.evicted_replaced = 0
         self.evicted_capacity = 0
-        self.reconnects = 0
+        self.reconnects = 0  # subscriptions re-established after a loss
+        self.resets = 0  # the chain went back: block bookkeeping restarted
 
     # --- registration ------------------------------------------------------------------------------
     def register_decoder(self, address: str, decoder: PendingDecoder) -> None:
@@ -161,6 +173,24 @@ class MempoolWatcher:
     def __len__(self) -> int:
         return len(self._txs)
 
+    @property
+    def outages(self) -> int:
+        """Outages begun: of the socket, and of the RPC reads (polls, block fetches)."""
+        return self._ws_health.outages + self._rpc_health.outages
+
+    def on_chain_notice(self, notice: ChainNotice) -> None:
+        """A reorg: blocks from its first replaced height are fetched again and mined-and-forgotten
+        hashes may be news again. A reset: everything tracked belongs to another chain (dropped)."""
+        self._gone.clear()
+        if isinstance(notice, Reorg):
+            if self._last_block is not None:
+                self._last_block = min(self._last_block, notice.number - 1)
+            return
+        self.resets += 1
+        self._last_block = None
+        for tx_hash in list(self._txs):
+            self._evict(tx_hash, "dropped")
+
     def stats(self) -> dict[str, int]:
         """Counters, plus how many transactions are tracked now."""
         return {name: int(getattr(self, name)) for name in _COUNTERS} | {"tracked": len(self._txs)}
@@ -172,7 +202,7 @@ class MempoolWatcher:
             _, tx = decode_pending_push(raw)
         except MalformedMessageError as exc:
             self.malformed += 1
-            log.warning("skipping malformed pending-tx push (%d so far): %s", self.malformed, exc)
+            count_malformed(log, "pending-tx push", self.malformed, exc)
             return None
         return self._ingest(tx, self._clock())
 
@@ -187,7 +217,7 @@ class MempoolWatcher:
             content = decode_txpool_content(result)
         except MalformedMessageError as exc:
             self.malformed += 1
-            log.warning("skipping malformed txpool_content (%d so far): %s", self.malformed, exc)
+            count_malformed(log, "txpool_content", self.malformed, exc)
             return []
         self.malformed += content.malformed
         now = self._clock()
@@ -340,24 +370,23 @@ class MempoolWatcher:
         """Follow the node until cancelled: WS when available, polling `rpc` while it is not."""
         if self._ws_url is None and self._rpc is None:
             raise ValueError("MempoolWatcher.run needs a ws_url or an rpc client")
-        backoff = 0.25
         while True:
             if self._ws_url is not None:
                 try:
                     await self._subscribe(self._ws_url)
-                    log.warning("pending-tx socket closed by the node; reconnecting")
-                except (OSError, websockets.WebSocketException, TimeoutError) as exc:
-                    log.warning("pending-tx socket lost (%r); polling txpool while reconnecting", exc)
+                    self._ws_health.fail(
+                        "the node closed the subscription", then="polling while reconnecting"
+                    )
+                except Exception as exc:  # every transport failure, and anything unexpected: degrade
+                    then = "polling txpool while reconnecting" if self._rpc else "reconnecting"
+                    self._ws_health.fail(exc, then=then)
                 finally:
-                    lost = self.subscribed.is_set()  # not reached past here when cancelled
                     self.subscribed.clear()
-                if lost:  # a working subscription ended: start the backoff over
-                    self.reconnects += 1
-                    backoff = 0.25
             # Poll until the next reconnect attempt (or forever without a WS endpoint).
-            deadline = asyncio.get_running_loop().time() + (backoff if self._ws_url else float("inf"))
+            deadline = asyncio.get_running_loop().time() + (
+                self._backoff.next() if self._ws_url else float("inf")
+            )
             await self._poll_until(deadline)
-            backoff = min(self._max_backoff_s, backoff * 2) * random.uniform(0.8, 1.2)
 
     async def poll_once(self) -> list[PendingEvent]:
         """One poll round: new blocks first (so mined txs are not taken for dropped), then the pool."""
@@ -371,21 +400,29 @@ class MempoolWatcher:
                 await self._catch_up_blocks(latest[0], latest)
             seq = self._seq
             result = await self._rpc.request("txpool_content", [])
-        except ValueError as exc:  # MalformedMessageError, or a reply that was not even JSON
+        except MalformedMessageError as exc:
             self.malformed += 1
-            log.warning("skipping malformed poll reply (%d so far): %s", self.malformed, exc)
+            count_malformed(log, "poll reply", self.malformed, exc)
             return []
-        except (RpcTransportError, RpcError) as exc:  # no endpoint answered, or the node refused
-            log.warning("polling the mempool failed: %r", exc)
+        except Exception as exc:  # no endpoint answered, the node refused, or anything unexpected
+            self._rpc_health.fail(exc)
             return []
+        self._rpc_health.ok()
         return self.on_txpool(result, seq)
+
+    def _poll_delay(self) -> float:
+        """The poll interval, backing off (capped, jittered) while polls fail."""
+        if not self._rpc_health.down:
+            self._poll_backoff.reset()
+            return self._poll_interval_s
+        return max(self._poll_interval_s, self._poll_backoff.next())
 
     async def _poll_until(self, deadline: float) -> None:
         loop = asyncio.get_running_loop()
         while loop.time() < deadline:
             if self._rpc is not None:
                 await self.poll_once()
-            await asyncio.sleep(min(self._poll_interval_s, max(0.0, deadline - loop.time())))
+            await asyncio.sleep(min(self._poll_delay(), max(0.0, deadline - loop.time())))
 
     async def _subscribe(self, url: str) -> None:
         async with websockets.connect(url, ping_interval=20, ping_timeout=20, max_size=2**24) as ws:
@@ -393,19 +430,27 @@ class MempoolWatcher:
             # Heads tell us which txs were mined; without `rpc` we cannot fetch blocks, so TTL decides.
             if self._rpc is not None:
                 requests[2] = ["newHeads"]
-            for request_id, params in requests.items():
-                request = {"jsonrpc": "2.0", "id": request_id, "method": "eth_subscribe", "params": params}
-                await ws.send(json.dumps(request))
-            subscriptions, early = await _await_acks(ws, requests)
+            subscriptions, early = await subscribe(ws, requests)
             heads_sub = subscriptions.get(2)  # other pushes are pending txs (one subscription each)
             self.subscribed.set()
-            log.info("subscribed to pending transactions at %s", url)
+            if self._ws_health.ok():
+                self.reconnects += 1
+            else:
+                log.info("subscribed to pending transactions at %s", mask_url(url))
             for message in early:
                 await self._route(message, heads_sub)
             async for message in ws:
+                self._backoff.reset()
                 await self._route(message, heads_sub)
 
     async def _route(self, message: str | bytes, heads_sub: str | None) -> None:
+        try:
+            await self._route_one(message, heads_sub)
+        except Exception as exc:  # one bad message must not cost the subscription
+            self.malformed += 1
+            count_malformed(log, "pending-tx socket message", self.malformed, exc)
+
+    async def _route_one(self, message: str | bytes, heads_sub: str | None) -> None:
         text = message if isinstance(message, str) else message.decode(errors="replace")
         now = self._clock()
         if now >= self._next_sweep:  # without heads (no rpc) nothing else applies the TTL
@@ -420,6 +465,13 @@ class MempoolWatcher:
 
     async def _catch_up_blocks(self, head: int, head_block: tuple[int, list[str]] | None = None) -> None:
         assert self._rpc is not None
+        if self._last_block is not None and head < self._last_block:
+            # The chain went back below blocks we saw (a reset, or a reorg to a shorter chain).
+            self.resets += 1
+            log.warning("mempool: head %d below the last block seen (%d); block bookkeeping restarted",
+                        head, self._last_block)  # fmt: skip
+            self._last_block = None
+            self._gone.clear()
         first = head if self._last_block is None else max(self._last_block + 1, head - _MAX_BLOCK_CATCH_UP)
         for number in range(first, head + 1):
             if head_block is not None and number == head_block[0]:
@@ -428,39 +480,17 @@ class MempoolWatcher:
                 try:
                     result = await self._rpc.request("eth_getBlockByNumber", [hex(number), False])
                     block = decode_block_tx_hashes(result)
-                except (RpcTransportError, RpcError, ValueError) as exc:
-                    log.warning("fetching block %d failed: %r", number, exc)
+                except MalformedMessageError as exc:
+                    self.malformed += 1
+                    count_malformed(log, "block reply", self.malformed, exc)
                     return  # retried from the next head
+                except Exception as exc:
+                    self._rpc_health.fail(exc)
+                    return  # retried from the next head
+                self._rpc_health.ok()
             if block is None:
                 return
             self.on_block(block[1], number)
-
-
-async def _await_acks(
-    ws: websockets.ClientConnection, requests: dict[int, list[object]], timeout_s: float = 10.0
-) -> tuple[dict[int, str], list[str | bytes]]:
-    """Subscription ids by request id, and the pushes that arrived before the last ack."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    subscriptions: dict[int, str] = {}
-    early: list[str | bytes] = []
-    while len(subscriptions) < len(requests):
-        async with asyncio.timeout_at(deadline):
-            message = await ws.recv()
-        try:
-            reply = json.loads(message)
-        except ValueError:
-            early.append(message)  # counted as malformed when routed
-            continue
-        request_id = reply.get("id") if isinstance(reply, dict) else None
-        if request_id not in requests:
-            early.append(message)
-            continue
-        assert isinstance(reply, dict)
-        if not isinstance(reply.get("result"), str):
-            raise OSError(f"eth_subscribe {requests[request_id][0]} refused: {reply.get('error')}")
-        subscriptions[request_id] = reply["result"]
-    return subscriptions, early
 
 
 def _head_number(message: str | bytes, subscription: str) -> int | None:

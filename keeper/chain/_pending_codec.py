@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from keeper.chain._heads_codec import MalformedMessageError
+from keeper.chain._heads_codec import MalformedMessageError, quantity
 
 _HASH_LEN = 66  # "0x" + 32 bytes
 _ADDRESS_LEN = 42
@@ -154,7 +154,7 @@ def decode_txpool_content(result: object) -> TxpoolContent:
     """
     try:
         pool = msgspec.convert(result, _WireTxpool)
-    except msgspec.ValidationError as exc:
+    except (msgspec.ValidationError, ValueError) as exc:  # ValueError: e.g. a lone surrogate in a str
         raise MalformedMessageError(str(exc)) from exc
     malformed = 0
 
@@ -180,7 +180,7 @@ def decode_block_tx_hashes(result: object) -> tuple[int, list[str]] | None:
         return None
     try:
         block = msgspec.convert(result, _WireBlockTxs)
-        return int(block.number, 16), [h.lower() for h in block.transactions]
+        return quantity(block.number), [h.lower() for h in block.transactions]
     except (msgspec.ValidationError, ValueError) as exc:
         raise MalformedMessageError(str(exc)) from exc
 
@@ -192,26 +192,26 @@ def _to_tx(w: _WireTx) -> PendingTx:
         raise ValueError(f"bad to address: {w.to!r}")
     if w.input[:2] != "0x":
         raise ValueError(f"input is not 0x-hex: {w.input[:16]!r}")
-    tx_type = int(w.type, 16)
+    tx_type = quantity(w.type)
     if w.maxFeePerGas is not None or tx_type >= 2:
         if w.maxFeePerGas is None or w.maxPriorityFeePerGas is None:
             raise ValueError(f"type {tx_type} transaction without EIP-1559 fee fields")
-        max_fee: int | None = int(w.maxFeePerGas, 16)
-        max_tip: int | None = int(w.maxPriorityFeePerGas, 16)
+        max_fee: int | None = quantity(w.maxFeePerGas)
+        max_tip: int | None = quantity(w.maxPriorityFeePerGas)
         gas_price = None
     else:
         if w.gasPrice is None:
             raise ValueError(f"type {tx_type} transaction without gasPrice")
         max_fee = max_tip = None
-        gas_price = int(w.gasPrice, 16)
+        gas_price = quantity(w.gasPrice)
     return PendingTx(
         hash=w.hash.lower(),
         sender=w.sender.lower(),
         to=None if w.to is None else w.to.lower(),
-        nonce=int(w.nonce, 16),
+        nonce=quantity(w.nonce),
         input=bytes.fromhex(w.input[2:]),
-        value=int(w.value, 16),
-        gas=int(w.gas, 16),
+        value=quantity(w.value),
+        gas=quantity(w.gas),
         tx_type=tx_type,
         max_fee_per_gas=max_fee,
         max_priority_fee_per_gas=max_tip,

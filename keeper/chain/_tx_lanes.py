@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from keeper.chain._keys import Signer
 from keeper.chain._nonce import LaneState, NonceLane
+from keeper.chain._outage import describe
 from keeper.chain._rpc import RpcClient, SendOutcomeUnknownError
 from keeper.chain._tx_state import Attempt, TxHandle, TxStatus
 
@@ -63,6 +64,9 @@ class Lane:
                 outcomes = [r if isinstance(r, Exception) else None for r in results]
             except SendOutcomeUnknownError as exc:
                 outcomes = [exc] * len(batch)
+            except Exception as exc:  # anything else: the writer must live, and these may have gone out
+                unknown = SendOutcomeUnknownError(f"broadcast failed: {describe(exc)}")
+                outcomes = [unknown] * len(batch)
             self.broadcasts += len(batch)
             for (handle, attempt), outcome in zip(batch, outcomes, strict=True):
                 try:

@@ -36,6 +36,7 @@ from keeper.chain._fillers import (
 from keeper.chain._heads_codec import MalformedMessageError
 from keeper.chain._keys import Signer
 from keeper.chain._nonce import LaneState, NonceLane
+from keeper.chain._outage import Outage, describe
 from keeper.chain._rpc import (
     JsonRpc,
     RpcClient,
@@ -91,8 +92,9 @@ class TxManager:
         self.processed_block: int | None = None
         self.own_gas_state: GasState | None = None  # from the heads the loop polls (no oracle needed)
         self._loop_task: asyncio.Task[None] | None = None
+        self._health = Outage(log, "tx manager block scan")
         self._wake = asyncio.Event()
-        self.reorgs = 0
+        self.reorgs = 0  # rewinds of the block scan (a reorg, or a chain reset)
         self.replacements = 0
         self.rebroadcasts = 0
         self._fillers: list[Filler] = [
@@ -254,16 +256,26 @@ class TxManager:
             return
         if kind in (SendErrorKind.NONCE_TOO_LOW, SendErrorKind.REPLACEMENT_UNDERPRICED):
             # Someone else (another process on this key) holds the nonce: move past it and re-send.
-            count = int(
-                await self._rpc.request("eth_getTransactionCount", [lane.signer.address, "pending"]), 16
-            )
+            try:
+                count = int(
+                    await self._rpc.request("eth_getTransactionCount", [lane.signer.address, "pending"]), 16
+                )
+            except Exception as exc:  # the node is gone again: at least this nonce is taken
+                log.warning("%r: nonce count unavailable (%s); moving past nonce %d", handle, describe(exc),
+                            handle.nonce)  # fmt: skip
+                count = handle.nonce + 1
             lane.nonces.sync(max(count, handle.nonce + 1))
             self._renonce(lane, handle)
             return
         if kind is SendErrorKind.FEE_TOO_LOW and handle.reprices < _MAX_REPRICE_ON_FEE_TOO_LOW:
             handle.reprices += 1
-            fresh = initial_fees(await fetch_gas_state(self._rpc), self._policy, handle.urgency)
-            self.resign(lane, handle, fresh)
+            try:
+                state = await fetch_gas_state(self._rpc)
+            except Exception as exc:  # no fresh price: the loop re-prices it like any dropped tx
+                log.warning("%r: gas state unavailable (%s); left for the loop", handle, describe(exc))
+                handle.move(TxStatus.DROPPED, "under the base fee; no fresh gas price")
+                return
+            self.resign(lane, handle, initial_fees(state, self._policy, handle.urgency))
             return
         if kind is SendErrorKind.NONCE_TOO_HIGH:
             handle.move(TxStatus.DROPPED, error.message)  # the loop re-broadcasts lower nonces first
@@ -295,17 +307,27 @@ class TxManager:
         self._queue(lane, handle, self._sign(lane, request, cancel=cancel))
 
     # ---------------------------------------------------------------- the loop
+    @property
+    def outages(self) -> int:
+        """Outages of the background loop begun (node unreachable, or anything unexpected)."""
+        return self._health.outages
+
     def _nonce_lane(self, address: str) -> NonceLane:
         return self._lanes[address.lower()].nonces
 
     async def _run(self) -> None:
+        # Never ends but by cancellation: a failing node is an outage (logged when it starts and ends,
+        # ticks keep retrying), and so is anything unexpected (its traceback logged once per outage).
         while True:
             try:
                 await self._tick()
             except (RpcTransportError, RpcError, MalformedMessageError) as exc:
-                log.warning("tx manager tick failed: %r", exc)
-            except Exception:
-                log.exception("tx manager tick crashed; continuing")
+                self._health.fail(exc, then="retrying every tick")
+            except Exception as exc:
+                if self._health.fail(exc, then="retrying every tick"):
+                    log.exception("tx manager tick crashed; continuing")
+            else:
+                self._health.ok()
             self._wake.clear()
             # asyncio.timeout, not wait_for: 3.11's wait_for can swallow the cancellation stop() sends.
             with contextlib.suppress(TimeoutError):
