@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -28,6 +29,7 @@ from keeper.app._venues import open_hyperliquid
 from keeper.app.lease import AccountLease, lock_dir_beside
 from keeper.app.store import Store, account_key, config_digest, store_path
 from keeper.chain import (
+    ChainNotice,
     GasOracle,
     HeadWatcher,
     KeyLoadError,
@@ -156,17 +158,24 @@ async def _serve(
         gate = quoting.maker.gate if quoting is not None else RiskGate(risk_limits(config))
         preparer = _reload_preparer(manager, oracle, gate, config_path, quoting)
         reloader = ConfigReloader(config_path, config, preparer)
+        block_s = config.chain.block_time_s
         watcher = HeadWatcher(
             rpc,
             ws_urls[0] if ws_urls else None,
-            poll_interval_s=max(0.2, config.chain.block_time_s / 2),
+            poll_interval_s=max(0.2, block_s / 2),
+            stale_after_s=max(3 * block_s, 5.0),
         )
+        watcher.add_notice_listener(_chain_notices(mempool, oracle))
+        # Block timestamps are whole seconds and lag by up to a block: allow that beside the skew limit.
+        skew_limit_s = config.risk.max_clock_skew_ms / 1000 + 2 * block_s
         manager.start()
         quoting_stop = asyncio.Event()
         # Chain work and the reloader are supervised: a failure is logged and the task restarted, so a
         # chain outage degrades chain work and never takes quoting on an API venue down with it.
         tasks = {
-            asyncio.create_task(_supervised("follow-heads", lambda: _follow_heads(watcher, oracle))),
+            asyncio.create_task(
+                _supervised("follow-heads", lambda: _follow_heads(watcher, oracle, skew_limit_s))
+            ),
             asyncio.create_task(_supervised("mempool", mempool.run)),
             asyncio.create_task(_supervised("config-reload", reloader.run)),
             asyncio.create_task(_forward(reload_request, reloader.request), name="sighup"),
@@ -401,8 +410,29 @@ def _log_pending(event: PendingEvent) -> None:
         log.debug("pending %s", event)
 
 
-async def _follow_heads(watcher: HeadWatcher, oracle: GasOracle) -> None:
+def _chain_notices(mempool: MempoolWatcher, oracle: GasOracle) -> Callable[[ChainNotice], None]:
+    """A reorg or a reset chain is named in the log and passed to everything that follows blocks."""
+
+    def on_notice(notice: ChainNotice) -> None:
+        log.warning("%s", notice.describe())
+        mempool.on_chain_notice(notice)
+        oracle.on_chain_notice(notice)
+
+    return on_notice
+
+
+async def _follow_heads(watcher: HeadWatcher, oracle: GasOracle, skew_limit_s: float) -> None:
+    warned = -math.inf
     async for head in watcher.heads():
+        offset = watcher.clock_offset_s
+        if offset is not None and abs(offset) > skew_limit_s and time.monotonic() - warned > 60.0:
+            warned = time.monotonic()
+            log.warning(
+                "chain clock: block %d stamped %+.1f s from our clock (limit %.1f s): check the host clock",
+                head.number,
+                offset,
+                skew_limit_s,
+            )
         gas = await oracle.on_head(head)
         if gas is None:
             log.info(
