@@ -147,6 +147,25 @@ async def test_at_the_cap_it_waits_and_a_policy_reload_unsticks_it(manual: Anvil
     assert_escalation_rules(handle, 100 * GWEI)
 
 
+async def test_a_fifty_fold_base_fee_never_pays_above_the_cap(manual: AnvilNode, rpc: RpcClient) -> None:
+    """Fault suite: base fee x50 while a tx is pending and for a new one: no attempt above the cap."""
+    cap = 20 * GWEI
+    async with TxManager(rpc, 31337, policy(cap_wei=cap)) as manager:
+        manager.set_active_signer(signer(3))
+        pending = await manager.submit(SINK, value=1)
+        await until(pending, {TxStatus.PENDING})
+        manual.rpc.set_next_base_fee(50 * GWEI)  # x50 the fixture's 1 gwei
+        manual.rpc.mine(1)
+        fresh = await manager.submit(SINK, value=2)
+        await eventually(lambda: pending.attempts[-1].fees.max_fee_per_gas == cap)
+        await asyncio.sleep(0.5)  # replace intervals at the cap
+        attempts = [*pending.attempts, *fresh.attempts]
+        highest = max(a.fees.max_fee_per_gas for a in attempts) / GWEI
+        print(f"\nbase fee x50: {len(attempts)} attempts, top max fee {highest:g}, cap {cap / GWEI:g}")
+        assert all(a.fees.max_fee_per_gas <= cap for a in attempts)
+        assert pending.status not in DONE  # it waits at the cap rather than overpay
+
+
 async def test_at_the_cap_a_cancel_policy_takes_the_nonce_back(manual: AnvilNode, rpc: RpcClient) -> None:
     cap = 9 * GWEI
     async with TxManager(rpc, 31337, policy(cap_wei=cap, at_cap="cancel")) as manager:
