@@ -1,4 +1,4 @@
-"""`keeper hl sign` as a process: every shared vector answered; bad lines named, the rest still answered."""
+"""`keeper hl sign` as a process: every signing vector answered; bad lines named, the rest still answered."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "hyperliquid_signing.json"
+VECTORS = Path(__file__).resolve().parents[1] / "data" / "hyperliquid_signing.json"
 REQUEST_KEYS = ("key", "action", "nonce", "vaultAddress", "expiresAfter", "isMainnet")
 
 

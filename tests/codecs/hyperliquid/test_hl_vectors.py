@@ -1,4 +1,4 @@
-"""Every vector in shared/vectors/hyperliquid_signing.json, plus documented constants and RS vectors."""
+"""Every vector in tests/data/hyperliquid_signing.json, plus documented constants and RS vectors."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ from keeper.codecs.hyperliquid import (
     user_signed_domain_separator,
 )
 
-# tests/codecs/hyperliquid/<this file> -> parents[3] is the repo root; shared/ sits beside it.
-VECTORS_PATH = Path(__file__).resolve().parents[3] / ".." / "shared" / "vectors" / "hyperliquid_signing.json"
+# tests/codecs/hyperliquid/<this file> -> parents[2] is tests/ (provenance in tests/data/README.md).
+VECTORS_PATH = Path(__file__).resolve().parents[2] / "data" / "hyperliquid_signing.json"
 VECTORS: dict[str, Any] = json.loads(VECTORS_PATH.read_text())
 KNOWN_L1_TYPES = {
     "order",
