@@ -85,6 +85,8 @@ async def run_keeper(
     config_dir = config_path.parent
     node: AnvilNode | None = None
     try:
+        # The active key first: a wrong password fails in a second, before any chain is touched.
+        signer = load_signer(config.keys.active, config.keys.accounts[config.keys.active], config_dir)
         if config.devnet.launch:
             node = AnvilNode(devnet_options(config, config_dir))
             await asyncio.to_thread(node.start)
@@ -98,7 +100,6 @@ async def run_keeper(
             if http_url is None:
                 raise NoEndpointAvailableError("no HTTP endpoint answered (deployment needs one)")
             log.info("connected to %s: chain id %d (%s)", http_url, config.chain.chain_id, config.chain.name)
-            signer = load_signer(config.keys.active, config.keys.accounts[config.keys.active], config_dir)
             deployment = await _contracts(config, config_dir, http_url, signer)
             oracle = GasOracle(
                 rpc,
