@@ -15,7 +15,9 @@ _KEY_SHAPE = re.compile(r"(?<![0-9a-fA-F])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9a-fA-F
 # A path segment or query value of 16+ characters of token alphabet: how providers carry API keys
 # (".../v2/<key>", "?apikey=<key>").
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-]{16,}$")
-_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?P<netloc>[^/?#]*)(?P<path>[^?#]*)(?:\?(?P<query>[^#]*))?")
+_URL = re.compile(
+    r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?P<netloc>[^/?#]*)(?P<path>[^?#]*)(?:\?(?P<query>[^#]*))?"
+)
 MASK = "***"
 
 

@@ -110,13 +110,14 @@ async def test_dropped_sockets_miss_no_fill(rig: Rig) -> None:
         if i % 2 == 0:
             await _hit_our_bid(server, loop)
         await asyncio.sleep(0.15)
-    await eventually(lambda: rig.venue.stream_healthy(), timeout_s=10.0)
+    await eventually(rig.venue.stream_healthy, timeout_s=10.0)
     await asyncio.sleep(1.5)  # the gap-triggered reconciliations settle
     await loop.reconcile()
     venue_position = (await rig.venue.snapshot()).position("ETH")
     print(
         f"\n{drops} drops: {loop.stats.stream_gaps} gaps, {loop.stats.fills} stream fills, "
-        f"{loop.stats.inferred_fills} inferred, position {loop.ledger.position('ETH')} vs venue {venue_position}"
+        f"{loop.stats.inferred_fills} inferred, position {loop.ledger.position('ETH')} "
+        f"vs venue {venue_position}"
     )
     assert loop.stats.stream_gaps >= drops // 4  # drops during a reconnect coalesce
     assert loop.stats.fills + loop.stats.inferred_fills > 0

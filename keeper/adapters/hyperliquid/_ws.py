@@ -7,6 +7,8 @@ decoded by the sans-I/O codec (:func:`parse_ws_message`); malformed ones are cou
 ``pong_timeout_s`` counts as a dead connection. A drop reconnects with jittered backoff,
 re-sends every subscription, waits for all acks, then awaits ``on_reconnected`` -- events
 during the outage are lost, so the caller rebuilds its state from REST there.
+:meth:`HyperliquidWsClient.force_reconnect` drops a connection that is up but no longer trusted
+(e.g. a feed that stopped pushing) and reconnects at once, through the same path.
 """
 
 from __future__ import annotations
@@ -114,6 +116,7 @@ class HyperliquidWsClient:
         self.events: asyncio.Queue[WsEvent] = asyncio.Queue(max_queue)
         self.connections = 0  # successful (acked) connections so far
         self.reconnects = 0
+        self.forced_reconnects = 0
         self.handler_errors = 0
         self._on_event = on_event
         self._on_reconnected = on_reconnected
@@ -133,6 +136,8 @@ class HyperliquidWsClient:
         self._ws: ClientConnection | None = None
         self._ready = asyncio.Event()
         self._pong = asyncio.Event()
+        self._kick = asyncio.Event()  # set by force_reconnect: drop this connection
+        self._kicked = False  # the last connection was dropped on purpose: reconnect without backoff
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
@@ -165,6 +170,17 @@ class HyperliquidWsClient:
         task, self._task = self._task, None
         if task is not None:
             await cancel_and_wait(task)
+
+    def force_reconnect(self, reason: str) -> bool:
+        """Drop the current connection and reconnect at once (resubscribe, acks, ``on_reconnected``).
+
+        False when no connection is up: one is being made already (or the client is closed)."""
+        if self._task is None or self._closing or not self.connected:
+            return False
+        _log.warning("hyperliquid WS: forcing a reconnect: %s", reason)
+        self.forced_reconnects += 1
+        self._kick.set()
+        return True
 
     async def __aenter__(self) -> HyperliquidWsClient:
         await self.start()
@@ -280,9 +296,13 @@ class HyperliquidWsClient:
             except Exception:  # a bug must not end reconnection silently: log it and carry on
                 _log.exception("hyperliquid WS connection failed unexpectedly")
             else:
-                _log.warning("hyperliquid WS connection closed by the peer")
+                if not self._kicked:
+                    _log.warning("hyperliquid WS connection closed by the peer")
             if self.connections > connections_before:
                 attempt = 0  # the connection worked: start the backoff over
+            if self._kicked:
+                self._kicked = False
+                continue  # dropped on purpose: the venue is reachable, reconnect now
             delay = self._backoff.delay(attempt, self._uniform())
             attempt += 1
             await self._sleep(delay)
@@ -290,27 +310,36 @@ class HyperliquidWsClient:
     async def _serve(self, ws: ClientConnection) -> None:
         """Run one connection until it drops."""
         self._ws = ws
+        self._kick.clear()  # a kick meant for an earlier connection
         reader = asyncio.create_task(self._read_loop(ws), name="hyperliquid-ws-reader")
         pinger: asyncio.Task[None] | None = None
+        kick: asyncio.Task[None] | None = None
         try:
             await self._resubscribe(ws)
             pinger = asyncio.create_task(self._ping_loop(ws), name="hyperliquid-ws-pinger")
+            kick = asyncio.create_task(self._kicked_wait(), name="hyperliquid-ws-kick")
             self.connections += 1
             self._ready.set()
             if self.connections > 1:
                 self.reconnects += 1
                 await self._reconnected_hook()
-            done, _ = await asyncio.wait({reader, pinger}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({reader, pinger, kick}, return_when=asyncio.FIRST_COMPLETED)
+            if kick in done:
+                self._kicked = True
+                return
             for task in done:
                 task.result()  # re-raise why the connection ended, if it failed
         finally:
             self._ready.clear()
             self._ws = None
-            tasks = [reader] if pinger is None else [reader, pinger]
+            tasks = [t for t in (reader, pinger, kick) if t is not None]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             self._fail_pending()
+
+    async def _kicked_wait(self) -> None:
+        await self._kick.wait()
 
     async def _reconnected_hook(self) -> None:
         if self._on_reconnected is None:
@@ -341,11 +370,17 @@ class HyperliquidWsClient:
     async def _read_loop(self, ws: ClientConnection) -> None:
         try:
             async for raw in ws:
-                event = self._route(raw)
-                if event is not None:
-                    await self._deliver(event)
+                await self.handle_frame(raw)
         finally:
             self._fail_pending()
+
+    async def handle_frame(self, raw: str | bytes) -> None:
+        """One received frame: decoded (a malformed one is counted in ``stats`` and skipped), pongs,
+        acks and post replies settled here, the rest delivered. Raises nothing: a failing handler is
+        counted in ``handler_errors``."""
+        event = self._route(raw)
+        if event is not None:
+            await self._deliver(event)
 
     def _route(self, raw: str | bytes) -> WsEvent | None:
         """Settle pongs, acks and post replies here; return what goes to the consumer."""
@@ -357,7 +392,11 @@ class HyperliquidWsClient:
         elif isinstance(event, Pong):
             self._pong.set()
         elif isinstance(event, SubscriptionAck):
-            future = self._acks.get((event.method, _key(event.subscription)))
+            try:
+                key = _key(event.subscription)
+            except RecursionError:  # nested deeper than we can re-encode: no subscription of ours
+                return None
+            future = self._acks.get((event.method, key))
             if future is not None and not future.done():
                 future.set_result(None)
         elif isinstance(event, PostResponse):

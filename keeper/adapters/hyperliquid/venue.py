@@ -12,7 +12,15 @@ back ``Rejected`` with a reason starting "not sent:".
 Every action carries ``expiresAfter = now + expires_after_ms``: once that time has passed the
 venue can no longer execute it, which is what lets :meth:`HyperliquidVenue.order_status` call a
 missing order final. Reads (``snapshot``, ``order_status``, the ``cancel_all`` listing) raise the
-REST client's errors; the caller retries them.
+REST client's errors (and the codec's ``InfoDecodeError`` for a reply with a NaN or absurd number);
+the caller retries them.
+
+Market data is checked before use (:mod:`keeper.core.md_guard`, counters in ``md_stats``): a bad book
+top or context is dropped, so data goes stale rather than wrong. Currency is judged by content:
+:meth:`HyperliquidVenue.last_market_data_ms` / :meth:`~HyperliquidVenue.last_oracle_ms` are the local
+receive times of the last valid messages, :meth:`~HyperliquidVenue.force_reconnect` replaces a socket
+that is open but silent, and :meth:`~HyperliquidVenue.clock_offset_ms` compares our clock with the
+venue's timestamps (an action stamped with a skewed clock expires or is refused).
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from keeper.codecs.hyperliquid import (
     CancelOutcome,
     HttpOutcome,
     HyperliquidCodecError,
+    InfoDecodeError,
     OrderOutcome,
     OrderWire,
     PrivateKeySigner,
@@ -50,7 +59,7 @@ from keeper.codecs.hyperliquid import (
     order_action,
 )
 from keeper.codecs.hyperliquid import Canceled as HlCanceled
-from keeper.codecs.hyperliquid.venue_events import MappingStats, VenueEventMapper, fill_event
+from keeper.codecs.hyperliquid.venue_events import MappingStats, VenueEventMapper, fill_event, sane_fill
 from keeper.codecs.hyperliquid.venue_mapping import (
     CloidMap,
     HlMarket,
@@ -62,6 +71,7 @@ from keeper.codecs.hyperliquid.venue_mapping import (
     order_wire,
     submit_outcome,
 )
+from keeper.core.md_guard import ClockOffsetEstimator, GuardConfig, GuardStats, MarketDataGuard
 from keeper.core.quote import SettlementModel
 from keeper.core.venue import CancelOutcome as CoreCancelOutcome
 from keeper.core.venue import (
@@ -110,7 +120,9 @@ class HyperliquidVenue:
     switch), ``cloid_prefix`` (16 hex digits; random by default), ``expires_after_ms``,
     ``expiry_grace_ms`` (clock skew allowance before an expired request counts as gone),
     ``dead_man_s`` (scheduleCancel window; None: off), ``asset_ctx`` (subscribe activeAssetCtx),
-    ``max_batch`` (advertised in the settlement model), ``max_queue`` (event queue bound).
+    ``max_batch`` (advertised in the settlement model), ``max_queue`` (event queue bound),
+    ``md_guard`` (market-data limits: jump band, rebase rule, price bounds),
+    ``clock_offset_window`` (samples in the clock-offset median).
     """
 
     def __init__(
@@ -133,6 +145,8 @@ class HyperliquidVenue:
         connect_timeout_s: float = 10.0,
         latency_alpha: float = 0.2,
         monotonic: Callable[[], float] = time.perf_counter,
+        md_guard: GuardConfig | None = None,
+        clock_offset_window: int = 64,
     ) -> None:
         if _ADDRESS.fullmatch(master_address) is None:
             raise ValueError(f"master_address must be 0x + 40 hex digits, got {master_address!r}")
@@ -158,8 +172,13 @@ class HyperliquidVenue:
         self._alpha = latency_alpha
         self._monotonic = monotonic
         self._stream = VenueEventStream(
-            VenueEventMapper(self._cloids, self._coins), self._clock.now_ms, max_queue=max_queue
+            VenueEventMapper(self._cloids, self._coins),
+            self._clock.now_ms,
+            max_queue=max_queue,
+            guard=MarketDataGuard(md_guard),
+            clock_offset=ClockOffsetEstimator(clock_offset_window),
         )
+        self._disarm_allowed = False
         self._markets: dict[str, HlMarket] = {}
         self._universe: dict[str, int] = {}  # every perp coin -> asset id (cancel_all of any market)
         self._sends: OrderedDict[str, tuple[int, bool]] = OrderedDict()  # client id -> (expiresAfter, unsent)
@@ -198,6 +217,11 @@ class HyperliquidVenue:
         return self._stream.dropped
 
     @property
+    def md_stats(self) -> GuardStats:
+        """Market data accepted and rejected (per reason), and rebases."""
+        return self._stream.guard.stats
+
+    @property
     def latency_s(self) -> float | None:
         """EWMA of action round trips (None before the first reply)."""
         return self._latency_s
@@ -215,7 +239,7 @@ class HyperliquidVenue:
         mids = await self._rest.info("allMids")  # the first price step, before any book arrives
         for coin in self._coins:
             if coin in mids:
-                self._stream.last_px.setdefault(coin, mids[coin])
+                self._stream.seed_mid(coin, mids[coin])  # a NaN or absurd mid is refused and logged
         ws = self._make_ws(self._stream.on_ws_event, self._stream.on_reconnected)
         for coin in self._coins:  # stored now, sent (and acked) by start()
             await ws.subscribe(bbo_subscription(coin))
@@ -241,12 +265,20 @@ class HyperliquidVenue:
             return self._ws_factory(on_event, on_reconnected)
         return HyperliquidWsClient(self._ws_url, on_event=on_event, on_reconnected=on_reconnected)
 
+    def allow_disarm(self) -> None:
+        """The caller confirmed that nothing of ours rests: :meth:`close` may clear the dead-man switch."""
+        self._disarm_allowed = True
+
     async def close(self) -> None:
-        """Clear the dead-man switch, close the WS and the REST client, end :meth:`events`."""
+        """Stop the dead-man switch (cleared on the venue only after :meth:`allow_disarm`, else left
+        armed to fire on its own), close the WS and the REST client, end :meth:`events`."""
         dead_man, self._dead_man = self._dead_man, None
         if dead_man is not None:
             try:
-                await dead_man.stop()
+                if self._disarm_allowed:
+                    await dead_man.stop()
+                else:
+                    await dead_man.halt()
             except Exception:  # closing must go on: the switch then fires on its own
                 _log.exception("dead-man switch could not be stopped cleanly")
         ws, self._ws = self._ws, None
@@ -447,8 +479,39 @@ class HyperliquidVenue:
         return self._stream.last_px.get(market)
 
     def stream_healthy(self) -> bool:
-        """Connected and resubscribed (the WS client answers pings; a missing pong reconnects)."""
+        """Connected and resubscribed (the WS client answers pings; a missing pong reconnects). Not a
+        claim that data is current: a socket can be up with nothing pushed (see last_market_data_ms)."""
         return self._ws is not None and self._ws.connected
+
+    def last_market_data_ms(self, market: str) -> int | None:
+        """Local receive time (the adapter's clock) of the latest valid book top or market context of
+        ``market``; None before the first. The context is pushed about every block even when nothing
+        changed, the book top only on a change."""
+        return self._stream.guard.last_valid_ms(market)
+
+    def last_book_ms(self, market: str) -> int | None:
+        """Local receive time of the latest valid book top of ``market`` (None: none yet)."""
+        return self._stream.guard.last_valid_ms(market, "book")
+
+    def last_oracle_ms(self, market: str) -> int | None:
+        """Local receive time of the latest valid market context (oracle, mark, funding) of ``market``."""
+        return self._stream.guard.last_valid_ms(market, "context")
+
+    def force_reconnect(self, reason: str) -> None:
+        """Replace the WS connection now (e.g. open but silent); after the resubscribe a ``StreamGap``
+        naming ``reason`` is queued. Nothing happens while a (re)connection is already under way."""
+        ws = self._ws
+        if ws is None:
+            return
+        self._stream.expect_reconnect(f"forced reconnect: {reason}")
+        if not ws.force_reconnect(reason):
+            self._stream.expect_reconnect(None)
+
+    def clock_offset_ms(self) -> float | None:
+        """Our clock minus the venue's in ms (> 0: ours is ahead), the median over recent venue
+        timestamps (book, order-update and fill times, clearinghouseState time) against their local
+        receive times; biased up by the network delay (a few ms). None before the first sample."""
+        return self._stream.clock_offset.offset_ms()
 
     async def snapshot(self) -> VenueSnapshot:
         """Open orders, positions, margin and recent fills of the master account (orders and fills of
@@ -463,8 +526,11 @@ class HyperliquidVenue:
             self._rest.info("clearinghouseState", user=self._master),
             self._rest.info("userFillsByTime", user=self._master, startTime=since),
         )
+        self._stream.clock_offset.add(self._clock.now_ms(), state.time)  # the venue's time of the read
         if len(fills) >= MAX_FILL_ROWS:
             _log.warning("%d fills since %d: more may be missing from this snapshot", len(fills), since)
+        if not all(sane_fill(f) for f in fills):
+            raise InfoDecodeError("userFillsByTime: a fill with a price, size or fee not finite or absurd")
         self._last_snapshot_ms = ts_ms
         positions, margin = account_reports(state)
         return VenueSnapshot(

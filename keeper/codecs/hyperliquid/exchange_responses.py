@@ -26,6 +26,8 @@ from typing import Generic, Literal, TypeVar, overload
 
 import msgspec
 
+from keeper.core.md_guard import sane_number
+
 
 class Resting(msgspec.Struct, frozen=True):
     """The order rests on the book under ``oid``."""
@@ -107,6 +109,9 @@ class _StatusWire(msgspec.Struct, frozen=True):
     error: str | None = None
 
 
+# msgspec raises RecursionError on nesting deeper than the interpreter's limit (even in skipped fields):
+# such a body proves nothing, like any other undecodable one.
+_DECODE_ERRORS = (msgspec.DecodeError, RecursionError)
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _OK_BODY = msgspec.json.Decoder(_OkBody)
 _ERR_MESSAGE = msgspec.json.Decoder(str)
@@ -124,7 +129,7 @@ def _unwrap_body(raw: Body) -> msgspec.Raw | Rejected | Unknown:
     """The ``response`` of an ok envelope, or the outcome every item of the action shares."""
     try:
         envelope = _ENVELOPE.decode(raw)
-    except msgspec.DecodeError as exc:
+    except _DECODE_ERRORS as exc:
         return Unknown(f"undecodable response: {exc}")
     if envelope.status == "ok":
         return envelope.response
@@ -132,7 +137,7 @@ def _unwrap_body(raw: Body) -> msgspec.Raw | Rejected | Unknown:
         return Unknown(f"unexpected status {envelope.status!r}")
     try:
         message = _ERR_MESSAGE.decode(envelope.response) if envelope.response else ""
-    except msgspec.DecodeError:
+    except _DECODE_ERRORS:
         message = bytes(envelope.response).decode("utf-8", "replace")  # still a definitive refusal
     return Rejected(message or "<no message>", action_level=True)
 
@@ -144,7 +149,7 @@ def _statuses(raw: Body, expected_type: str, n_items: int) -> list[msgspec.Raw] 
         return response
     try:
         body = _OK_BODY.decode(response)
-    except msgspec.DecodeError as exc:
+    except _DECODE_ERRORS as exc:
         return Unknown(f"malformed ok response: {exc}")
     if body.type != expected_type or body.data is None:
         return Unknown(f"expected a {expected_type!r} response with statuses, got type {body.type!r}")
@@ -157,7 +162,7 @@ def _statuses(raw: Body, expected_type: str, n_items: int) -> list[msgspec.Raw] 
 def _status(raw: msgspec.Raw) -> str | _StatusWire | Unknown:
     try:
         return _STATUS.decode(raw)
-    except msgspec.DecodeError as exc:
+    except _DECODE_ERRORS as exc:
         return Unknown(f"malformed status: {exc}")
 
 
@@ -190,7 +195,10 @@ def decode_order_response(raw: Body, n_orders: int) -> tuple[OrderOutcome, ...]:
             outcomes.append(Resting(status.resting.oid, status.resting.cloid))
         elif status.filled is not None:
             f = status.filled
-            outcomes.append(Filled(f.oid, f.total_sz, f.avg_px, f.cloid))
+            if sane_number(f.total_sz) and sane_number(f.avg_px):
+                outcomes.append(Filled(f.oid, f.total_sz, f.avg_px, f.cloid))
+            else:  # filled, but by how much is garbage: reconciliation reads the real fills
+                outcomes.append(Unknown("filled status with a size or price not finite or absurd"))
         else:
             outcomes.append(_error_or_unknown(status))
     return tuple(outcomes)
@@ -229,7 +237,7 @@ def decode_default_response(raw: Body) -> DefaultOutcome:
         return response
     try:
         response_type = _OK_BODY.decode(response).type
-    except msgspec.DecodeError as exc:
+    except _DECODE_ERRORS as exc:
         return Unknown(f"malformed ok response: {exc}")
     return (
         Accepted() if response_type == "default" else Unknown(f"unexpected response type {response_type!r}")

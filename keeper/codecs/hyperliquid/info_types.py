@@ -346,7 +346,8 @@ def decode_info(type_name: str, raw: bytes | str) -> object: ...
 def decode_info(type_name: str, raw: bytes | str) -> object:
     """Decode the body of an ``/info`` response of request ``type_name``.
 
-    Raises :class:`InfoDecodeError` for an unknown type name, invalid JSON or a shape mismatch.
+    Raises :class:`InfoDecodeError` for an unknown type name, invalid JSON, nesting too deep to decode
+    or a shape mismatch (and nothing else).
     ``raw`` may also be a WS post reply payload (``bytes(PostResponse.payload)``).
     """
     decoder = _DECODERS.get(type_name)
@@ -354,7 +355,7 @@ def decode_info(type_name: str, raw: bytes | str) -> object:
         raise InfoDecodeError(f"unsupported info type {type_name!r}")
     try:
         return decoder.decode(raw)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # RecursionError: nesting too deep to decode
         raise InfoDecodeError(f"{type_name}: {exc}") from exc
 
 

@@ -5,7 +5,10 @@ fills and funding payments were already passed on (fills arrive on both ``userFi
 ``user`` channel), and counters. Order updates map by status family: "open" -> ``OrderAccepted``,
 any cancel ("canceled", "*Canceled", "scheduledCancel", "internalCancel") -> ``OrderCanceled``, any
 "*Rejected" -> ``OrderRejected``; "filled" and "triggered" carry nothing the fills do not, and an
-unrecognised status is counted and ignored, never made a reject.
+unrecognised status is counted and ignored, never made a reject. A fill or funding payment with a
+number that is not finite or absurdly large is counted (``bad_numbers``) and skipped: it could not be
+booked, and reconciliation recovers the real one. Prices of book tops and market contexts are checked
+after mapping, by :mod:`keeper.core.md_guard`.
 """
 
 from __future__ import annotations
@@ -30,12 +33,22 @@ from keeper.codecs.hyperliquid.ws_messages import (
     WsFunding,
 )
 from keeper.core import venue as core
+from keeper.core.md_guard import sane_number
 from keeper.core.recent import RecentKeys
 
 
 def next_funding_ms(time_ms: int | None) -> int | None:
     """The venue settles funding on every whole UTC hour: the first one after ``time_ms``."""
     return None if time_ms is None else (time_ms // HOUR_MS + 1) * HOUR_MS
+
+
+def sane_fill(fill: Fill) -> bool:
+    """Price, size and fee finite and of a sane magnitude (plausibility is the ledger's business)."""
+    return sane_number(fill.px) and sane_number(fill.sz) and sane_number(fill.fee)
+
+
+def sane_funding(funding: WsFunding) -> bool:
+    return sane_number(funding.usdc) and sane_number(funding.szi) and sane_number(funding.funding_rate)
 
 
 def fill_event(fill: Fill, cloids: CloidMap) -> core.OrderFilled:
@@ -141,6 +154,7 @@ class MappingStats(msgspec.Struct, kw_only=True):
     duplicate_fills: int = 0
     snapshot_fills: int = 0  # left to reconciliation
     duplicate_fundings: int = 0
+    bad_numbers: int = 0  # fills / fundings skipped: a number not finite or absurdly large
     unknown_statuses: dict[str, int] = msgspec.field(default_factory=dict)
 
 
@@ -221,6 +235,9 @@ class VenueEventMapper:
         for fill in fills:
             if not self._ours(fill.coin):
                 continue
+            if not sane_fill(fill):
+                self.stats.bad_numbers += 1
+                continue
             if not self._fills.add((fill.tid, fill.oid)):
                 self.stats.duplicate_fills += 1
                 continue
@@ -231,6 +248,9 @@ class VenueEventMapper:
         out: list[core.VenueEvent] = []
         for funding in fundings:
             if not self._ours(funding.coin):
+                continue
+            if not sane_funding(funding):
+                self.stats.bad_numbers += 1
                 continue
             if not self._fundings.add((funding.coin, funding.time)):
                 self.stats.duplicate_fundings += 1
@@ -250,4 +270,6 @@ __all__ = [
     "next_funding_ms",
     "non_user_cancel_event",
     "order_update_event",
+    "sane_fill",
+    "sane_funding",
 ]

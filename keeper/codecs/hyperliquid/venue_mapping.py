@@ -14,7 +14,9 @@ the simulator and the tests share it.
 - Order statuses: :func:`status_family` sorts the venue's status strings into open / filled /
   canceled / rejected / triggered / unknown (an unknown status is never taken for a reject).
 - Events: WS events -> core events live in :mod:`keeper.codecs.hyperliquid.venue_events`.
-- Reports: open orders, clearinghouse state and ``orderStatus`` replies for reconciliation.
+- Reports: open orders, clearinghouse state and ``orderStatus`` replies for reconciliation. A
+  report number that is not finite or absurdly large (:func:`~keeper.core.md_guard.sane_number`)
+  raises :class:`InfoDecodeError`: reconciliation must not take a NaN position or order size.
 """
 
 from __future__ import annotations
@@ -28,11 +30,18 @@ from typing import Literal
 import msgspec
 
 from keeper.codecs.hyperliquid import exchange_responses as hl
-from keeper.codecs.hyperliquid.info_types import ClearinghouseState, Meta, OpenOrder, OrderStatusResponse
+from keeper.codecs.hyperliquid.info_types import (
+    ClearinghouseState,
+    InfoDecodeError,
+    Meta,
+    OpenOrder,
+    OrderStatusResponse,
+)
 from keeper.codecs.hyperliquid.order_builders import limit_order
 from keeper.codecs.hyperliquid.wire_numbers import MAX_PRICE_SIG_FIGS, PERP_MAX_DECIMALS, round_price
 from keeper.codecs.hyperliquid.wire_types import OrderWire, Tif
 from keeper.core import venue as core
+from keeper.core.md_guard import sane_number
 from keeper.core.types import Side
 
 HOUR_MS = 3_600_000
@@ -148,8 +157,8 @@ class HlMarket(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def markets_from_meta(meta: Meta, coins: Iterable[str]) -> dict[str, HlMarket]:
-    """The markets ``coins`` from ``meta`` (asset id = universe index); ValueError if one is missing
-    or delisted."""
+    """The markets ``coins`` from ``meta`` (asset id = universe index); ValueError if one is missing,
+    delisted or has a szDecimals outside the perp range (0..6: the tick would make no sense)."""
     index = {asset.name: (i, asset) for i, asset in enumerate(meta.universe)}
     markets: dict[str, HlMarket] = {}
     for coin in coins:
@@ -159,6 +168,10 @@ def markets_from_meta(meta: Meta, coins: Iterable[str]) -> dict[str, HlMarket]:
         asset_id, asset = found
         if asset.is_delisted:
             raise ValueError(f"market {coin!r} is delisted")
+        if not 0 <= asset.sz_decimals <= PERP_MAX_DECIMALS:
+            raise ValueError(
+                f"market {coin!r} has szDecimals {asset.sz_decimals} outside 0..{PERP_MAX_DECIMALS}"
+            )
         markets[coin] = HlMarket(coin=coin, asset=asset_id, sz_decimals=asset.sz_decimals)
     return markets
 
@@ -269,6 +282,13 @@ def side_of(side: str) -> Side:
 # ---- reports -----------------------------------------------------------------------------------
 
 
+def require_sane(what: str, *values: Decimal | None) -> None:
+    """InfoDecodeError unless every given number is finite and of a sane magnitude (None: absent)."""
+    for value in values:
+        if value is not None and not sane_number(value):
+            raise InfoDecodeError(f"{what}: number out of range or not finite: {value}")
+
+
 def order_report(
     order: OpenOrder, cloids: CloidMap, *, status: str = "open", ts_ms: int | None = None
 ) -> core.OrderReport:
@@ -277,6 +297,7 @@ def order_report(
     ``sz`` is what remains; ``origSz`` (absent in old replies) defaults to it. An open order with
     something filled is PARTIALLY_FILLED; a "triggered" order counts as open.
     """
+    require_sane(f"order {order.oid}", order.limit_px, order.sz, order.orig_sz)
     original = order.orig_sz if order.orig_sz is not None else order.sz
     family = status_family(status)
     if family in ("open", "triggered"):
@@ -313,6 +334,9 @@ def account_reports(state: ClearinghouseState) -> tuple[list[core.PositionReport
     positions = []
     for asset_position in state.asset_positions:
         p = asset_position.position
+        require_sane(
+            f"position {p.coin}", p.szi, p.entry_px, p.position_value, p.liquidation_px, p.unrealized_pnl
+        )
         if p.szi == 0:
             continue
         positions.append(
@@ -326,6 +350,13 @@ def account_reports(state: ClearinghouseState) -> tuple[list[core.PositionReport
             )
         )
     summary = state.margin_summary
+    require_sane(
+        "margin",
+        summary.account_value,
+        summary.total_margin_used,
+        state.cross_maintenance_margin_used,
+        state.withdrawable,
+    )
     margin = core.MarginReport(
         equity=summary.account_value,
         margin_used=summary.total_margin_used,
@@ -356,6 +387,7 @@ __all__ = [
     "order_status_report",
     "order_wire",
     "price_step",
+    "require_sane",
     "side_of",
     "status_family",
     "submit_outcome",

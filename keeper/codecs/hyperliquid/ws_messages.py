@@ -2,9 +2,10 @@
 
 Outgoing messages are returned as ``str`` because the venue speaks JSON in *text* frames (most WS
 clients send ``bytes`` as binary frames). Incoming frames go through :func:`parse_ws_message`,
-which never raises: malformed JSON, unexpected shapes and unknown channels become
-:class:`Malformed` and are counted in a :class:`WsDecodeStats`, so one bad frame cannot kill the
-reader task. The plain-text greeting ``Websocket connection established.`` yields ``None``.
+which never raises: malformed JSON, unexpected shapes, nesting too deep for the decoder
+(``RecursionError``) and unknown channels become :class:`Malformed` and are counted in a
+:class:`WsDecodeStats`, so one bad frame cannot kill the reader task. The plain-text greeting
+``Websocket connection established.`` yields ``None``.
 
 User streams (``orderUpdates``, ``userEvents``, ``userFills``, ``userFundings``) must be
 subscribed with the **master or sub-account address**, never the agent (API wallet) address: the
@@ -341,6 +342,9 @@ class _PostData(_Ws, frozen=True):
     response: _PostReply
 
 
+# msgspec raises RecursionError (not DecodeError) on nesting deeper than the interpreter's limit, even
+# inside a skipped or Raw field: a hostile frame of 10,000 brackets must still be just malformed.
+DECODE_ERRORS = (msgspec.DecodeError, RecursionError)
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _POST = msgspec.json.Decoder(_PostData)
 _ERROR_TEXT = msgspec.json.Decoder(str)
@@ -357,7 +361,7 @@ def _post(data: msgspec.Raw) -> PostResponse:
 def _error(data: msgspec.Raw) -> WsError:
     try:
         return WsError(_ERROR_TEXT.decode(data))
-    except msgspec.DecodeError:  # not a JSON string: keep the raw text rather than lose it
+    except DECODE_ERRORS:  # not a JSON string: keep the raw text rather than lose it
         return WsError(bytes(data).decode("utf-8", "replace"))
 
 
@@ -401,7 +405,7 @@ def parse_ws_message(raw: bytes | str, stats: WsDecodeStats | None = None) -> Ws
     stats = stats if stats is not None else WsDecodeStats()
     try:
         envelope = _ENVELOPE.decode(raw)
-    except msgspec.DecodeError as exc:
+    except DECODE_ERRORS as exc:
         # Checked only after a failed decode: the greeting is once per connection, frames are many.
         if _is_greeting(raw):
             stats.ignored += 1
@@ -415,7 +419,7 @@ def parse_ws_message(raw: bytes | str, stats: WsDecodeStats | None = None) -> Ws
         return Malformed("unknown channel", channel)
     try:
         event = decode(envelope.data)
-    except msgspec.DecodeError as exc:
+    except DECODE_ERRORS as exc:
         stats.malformed += 1
         return Malformed(str(exc), channel)
     stats.events += 1

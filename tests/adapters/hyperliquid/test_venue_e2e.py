@@ -467,7 +467,7 @@ async def test_cancel_all_cancels_every_open_order_of_the_account(
         assert await rest.open_orders(ALICE.address) == []
 
 
-async def test_dead_man_switch_is_armed_while_connected_and_cleared_on_close(
+async def test_dead_man_switch_is_armed_while_connected_and_cleared_on_close_once_allowed(
     manual_server: LocalVenueServer, manual_rest: HyperliquidRestClient, clock: ManualClock
 ) -> None:
     async with open_venue(manual_server, clock=clock, dead_man_s=10) as venue:
@@ -475,9 +475,22 @@ async def test_dead_man_switch_is_armed_while_connected_and_cleared_on_close(
         assert dead_man is not None
         assert dead_man.armed_until == T0 + 10_000
         await venue.submit([order("b1")])
+        venue.allow_disarm()
     assert dead_man.armed_until is None
     await clock.advance(20_000)
     assert len(await manual_rest.open_orders(ALICE.address)) == 1  # cleared: nothing fired
+
+
+async def test_close_without_allow_disarm_leaves_the_dead_man_switch_armed(
+    manual_server: LocalVenueServer, manual_rest: HyperliquidRestClient, clock: ManualClock
+) -> None:
+    async with open_venue(manual_server, clock=clock, dead_man_s=10) as venue:
+        dead_man = venue.dead_man
+        assert dead_man is not None
+        await venue.submit([order("b1")])
+    assert dead_man.armed_until == T0 + 10_000
+    await clock.advance(20_000)
+    assert await manual_rest.open_orders(ALICE.address) == []  # the switch fired on its own
 
 
 async def test_events_end_after_close(server: LocalVenueServer) -> None:
