@@ -23,6 +23,7 @@ from keeper.adapters.hyperliquid import (
 from keeper.chain import load_signer
 from keeper.codecs.hyperliquid import Accepted, PrivateKeySigner
 from keeper.config import ConfigError, HyperliquidVenueConfig, KeeperConfig
+from keeper.core.md_guard import GuardConfig
 from keeper.core.redact import mask_url
 from keeper.localvenue import AssetConfig, FlowConfig, LocalVenueConfig
 
@@ -120,6 +121,7 @@ async def open_hyperliquid(
         [market],
         cloid_prefix=secrets.token_hex(8),  # per process: orders of an earlier run are adopted, not claimed
         dead_man_s=venue.dead_man_s,
+        md_guard=GuardConfig(jump_band=Decimal(repr(venue.max_price_jump_pct)) / 100),
     )
     try:
         await hl.connect()

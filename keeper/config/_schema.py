@@ -107,6 +107,9 @@ class HyperliquidVenueConfig(_Config, frozen=True, kw_only=True, tag="hyperliqui
     # scheduleCancel kept armed at now + dead_man_s (re-armed every half of it); None: off.
     dead_man_s: Annotated[float, msgspec.Meta(ge=DEAD_MAN_MIN_S)] | None = 30.0
     request_timeout_s: PositiveFloat = 5.0
+    # A book or context moving more than this from the last good mid / oracle in one frame is refused
+    # (counted) until a few frames over 2 s agree on the new level.
+    max_price_jump_pct: Annotated[float, msgspec.Meta(gt=0, le=100)] = 20.0
     enabled: bool = True
 
 
