@@ -43,7 +43,7 @@ from keeper.chain import (
     load_signer,
 )
 from keeper.config import ConfigError, HyperliquidVenueConfig, KeeperConfig, resolve_path
-from keeper.core.redact import mask_keys
+from keeper.core.redact import mask_keys, mask_url
 from keeper.core.risk import RiskGate, RiskLimits, limits_from_mapping
 from keeper.devchain import AnvilNode, AnvilOptions
 
@@ -99,7 +99,12 @@ async def run_keeper(
             http_url = rpc.http_url
             if http_url is None:
                 raise NoEndpointAvailableError("no HTTP endpoint answered (deployment needs one)")
-            log.info("connected to %s: chain id %d (%s)", http_url, config.chain.chain_id, config.chain.name)
+            log.info(
+                "connected to %s: chain id %d (%s)",
+                mask_url(http_url),
+                config.chain.chain_id,
+                config.chain.name,
+            )
             deployment = await _contracts(config, config_dir, http_url, signer)
             oracle = GasOracle(
                 rpc,

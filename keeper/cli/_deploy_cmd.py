@@ -10,7 +10,8 @@ from keeper.app import configure_logging
 from keeper.app._deploy import DeployError, deploy, write_deployment
 from keeper.chain import KeyLoadError, load_signer
 from keeper.cli._config_cmd import EXIT_INVALID_CONFIG
-from keeper.config import ConfigError, load_config
+from keeper.config import ConfigError, load_config, redact
+from keeper.core.redact import mask_url
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,10 +33,13 @@ def run(args: argparse.Namespace) -> int:
         signer = load_signer(config.keys.active, config.keys.accounts[config.keys.active], base_dir)
         deployment = deploy(rpc_url, signer.account)
     except (KeyLoadError, DeployError) as exc:
-        print(f"keeper deploy: {exc}", file=sys.stderr)
+        print(f"keeper deploy: {redact(str(exc))}", file=sys.stderr)
         return 1
     if deployment.chain_id != config.chain.chain_id:
-        print(f"keeper deploy: {rpc_url} is chain {deployment.chain_id}, config says {config.chain.chain_id}")
+        print(
+            f"keeper deploy: {mask_url(rpc_url)} is chain {deployment.chain_id}, "
+            f"config says {config.chain.chain_id}"
+        )
         return 1
     out = (
         Path(args.out)
