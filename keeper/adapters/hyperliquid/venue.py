@@ -25,7 +25,6 @@ venue's timestamps (an action stamped with a skewed clock expires or is refused)
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import secrets
@@ -39,6 +38,7 @@ from keeper.adapters.hyperliquid._clock import Clock, WallClock
 from keeper.adapters.hyperliquid._deadman import DeadManSwitch
 from keeper.adapters.hyperliquid._errors import HyperliquidAdapterError
 from keeper.adapters.hyperliquid._rest import HyperliquidRestClient
+from keeper.adapters.hyperliquid._venue_reads import FILL_OVERLAP_MS, read_account
 from keeper.adapters.hyperliquid._venue_streams import VenueEventStream
 from keeper.adapters.hyperliquid._ws import EventHandler, HyperliquidWsClient, ReconnectHook
 from keeper.codecs.hyperliquid import (
@@ -46,7 +46,6 @@ from keeper.codecs.hyperliquid import (
     CancelOutcome,
     HttpOutcome,
     HyperliquidCodecError,
-    InfoDecodeError,
     OrderOutcome,
     OrderWire,
     PrivateKeySigner,
@@ -59,7 +58,7 @@ from keeper.codecs.hyperliquid import (
     order_action,
 )
 from keeper.codecs.hyperliquid import Canceled as HlCanceled
-from keeper.codecs.hyperliquid.venue_events import MappingStats, VenueEventMapper, fill_event, sane_fill
+from keeper.codecs.hyperliquid.venue_events import MappingStats, VenueEventMapper, fill_event
 from keeper.codecs.hyperliquid.venue_mapping import (
     CloidMap,
     HlMarket,
@@ -93,8 +92,6 @@ _log = logging.getLogger(__name__)
 
 WsFactory = Callable[[EventHandler, ReconnectHook], HyperliquidWsClient]
 DEFAULT_TAU_S = 0.2  # settlement delay assumed before the first round trip is measured
-FILL_OVERLAP_MS = 60_000  # each snapshot re-reads this much before the previous one (late-stamped fills)
-MAX_FILL_ROWS = 2_000  # the venue's cap on one userFillsByTime answer
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _O = TypeVar("_O", OrderOutcome, CancelOutcome)
 _Outcome = TypeVar("_Outcome", SubmitOutcome, CoreCancelOutcome)
@@ -517,20 +514,9 @@ class HyperliquidVenue:
         """Open orders, positions, margin and recent fills of the master account (orders and fills of
         the connected markets only). Stamped before the reads: anything older is in it."""
         ts_ms = self._clock.now_ms()
-        # Fills by time since the previous snapshot (with an overlap the ledger de-duplicates), not the
-        # last 2,000: userFills costs one weight unit per 20 rows, which every few seconds would spend
-        # the REST budget on an active account.
         since = (self._last_snapshot_ms if self._last_snapshot_ms is not None else ts_ms) - FILL_OVERLAP_MS
-        orders, state, fills = await _all(
-            self._rest.info("frontendOpenOrders", user=self._master),
-            self._rest.info("clearinghouseState", user=self._master),
-            self._rest.info("userFillsByTime", user=self._master, startTime=since),
-        )
+        orders, state, fills = await read_account(self._rest, self._master, since)
         self._stream.clock_offset.add(self._clock.now_ms(), state.time)  # the venue's time of the read
-        if len(fills) >= MAX_FILL_ROWS:
-            _log.warning("%d fills since %d: more may be missing from this snapshot", len(fills), since)
-        if not all(sane_fill(f) for f in fills):
-            raise InfoDecodeError("userFillsByTime: a fill with a price, size or fee not finite or absurd")
         self._last_snapshot_ms = ts_ms
         positions, margin = account_reports(state)
         return VenueSnapshot(
@@ -557,24 +543,6 @@ class HyperliquidVenue:
             return False
         expires_after, unsent = sent
         return unsent or now_ms > expires_after + self._grace_ms
-
-
-_A = TypeVar("_A")
-_B = TypeVar("_B")
-_C = TypeVar("_C")
-
-
-async def _all(a: Awaitable[_A], b: Awaitable[_B], c: Awaitable[_C]) -> tuple[_A, _B, _C]:
-    """Await three reads concurrently; the first failure cancels the others and is raised as itself.
-    (Not a TaskGroup: on 3.11 a failing child leaves the parent task marked as cancelling.)"""
-    fa, fb, fc = asyncio.ensure_future(a), asyncio.ensure_future(b), asyncio.ensure_future(c)
-    try:
-        return await asyncio.gather(fa, fb, fc)
-    except BaseException:
-        for future in (fa, fb, fc):
-            future.cancel()
-        await asyncio.gather(fa, fb, fc, return_exceptions=True)
-        raise
 
 
 def _implements_the_protocol(venue: HyperliquidVenue) -> Venue:
