@@ -17,9 +17,11 @@ from decimal import Decimal
 import pytest
 
 from keeper.adapters.hyperliquid import HyperliquidRestClient, HyperliquidVenue, start_local_venue
+from keeper.adapters.hyperliquid._clock import WallClock
 from keeper.adapters.hyperliquid.local_server import LocalVenueServer
 from keeper.app._maker_setup import build_maker
 from keeper.app._quoting import QuotingLoop, QuotingSettings
+from keeper.app._run import risk_limits
 from keeper.config import load_config
 from keeper.core.risk import RiskLimits
 from keeper.localvenue import FlowConfig
@@ -208,3 +210,42 @@ async def test_a_fake_fill_frame_is_held_and_drives_no_hedge(rig: Rig) -> None:
     iocs = [o for o in loop.ledger.orders() if o.request.tif.value == "ioc"]
     print(f"\nfake fill: held then discarded; {len(iocs)} IOC orders sent")
     assert not iocs
+
+
+class _SkewedClock(WallClock):
+    """This host's clock, 15 s behind the venue's."""
+
+    def now_ms(self) -> int:
+        return super().now_ms() - 15_000
+
+
+async def test_a_skewed_clock_halts_with_the_reason_instead_of_sending_expired_orders() -> None:
+    config = load_config(REPO / "chain_config" / "local.toml")
+    server = await start_local_venue(make_config(flow=FlowConfig(enabled=True, seed=5, coin="ETH")))
+    rest = HyperliquidRestClient(server.url, timeout_s=1.0)
+    clock = _SkewedClock()
+    venue = HyperliquidVenue(rest, server.ws_url, ALICE, ALICE.address, ["ETH"], clock=clock)
+    stop = asyncio.Event()
+    try:
+        await venue.connect()
+        maker = build_maker(
+            config, venue.market("ETH"), 2000.0, venue.settlement_model(), risk_limits(config)
+        )
+        settings = QuotingSettings(market="ETH", requote_interval_s=0.2, reconcile_interval_s=1.0)
+        loop = QuotingLoop(venue, maker, settings, now_s=lambda: clock.now_ms() / 1000)
+        task = asyncio.create_task(loop.run(stop))
+        await eventually(lambda: loop.stats.decisions >= 5, timeout_s=10.0)
+        offset = venue.clock_offset_ms()
+        print(f"\nclock 15 s behind: offset {offset} ms, state {loop.stats.last_state}; {loop.status_line()}")
+        assert offset is not None
+        assert -16_000 < offset < -14_000
+        assert loop.stats.last_state == "halted"
+        assert "clock_skew" in [r.value for r in loop.maker.gate.assessment.reasons]
+        assert "local clock -1" in loop.status_line()
+        assert loop.stats.rejected == 0  # nothing was sent to be refused as expired
+        stop.set()
+        await asyncio.wait_for(task, 15.0)
+    finally:
+        stop.set()
+        await venue.close()
+        await server.close()
