@@ -14,6 +14,7 @@ class QuotingSettings(msgspec.Struct, frozen=True, kw_only=True):
     requote_interval_s: float = 1.0
     reconcile_interval_s: float = 5.0
     reconcile_grace_ms: int = 2_000
+    min_reconcile_gap_s: float = 2.0  # triggered reconciliations coalesce to at most one per gap
     prune_after_s: float = 600.0  # terminal orders are forgotten after this
     status_interval_s: float = 60.0  # one status line per interval: a long-lived process shows its health
     cancel_on_stop: bool = True
@@ -41,6 +42,7 @@ class QuotingStats:
     queries: int = 0
     stream_gaps: int = 0
     send_errors: int = 0
+    query_errors: int = 0  # targeted order queries that failed (asked again at the next reconciliation)
     bad_market_data: int = 0  # book or context frames refused (non-finite, non-positive, crossed)
     event_errors: int = 0  # events whose handling raised (skipped)
     step_errors: int = 0  # decisions that raised (quotes cancelled each time)

@@ -22,7 +22,7 @@ import msgspec
 from keeper.adapters.dex import DexPendingDecoder, PendingOracleUpdate
 from keeper.app._deploy import Deployment, deploy, load_deployment
 from keeper.app._journal import Journal
-from keeper.app._maker_setup import build_maker
+from keeper.app._maker_setup import build_maker, reloaded_params
 from keeper.app._quoting import QuotingLoop, QuotingSettings
 from keeper.app._reload import ConfigReloader, Prepare
 from keeper.app._venues import open_hyperliquid
@@ -359,10 +359,25 @@ def _reload_preparer(
                 raise ConfigError("(reload)", f"keys.accounts.{new.keys.active}", str(exc)) from None
         policy = fee_policy(new.gas_policy) if new.gas_policy != old.gas_policy else None
         limits = risk_limits(new) if new.risk != old.risk else None
+        # [strategy] edits: restart-only fields refuse the edit, the rest rebuild the maker's parameters
+        # on the venue's current tick and lot, at the latest mid.
+        running = None if quoting is None else quoting.maker.params
+        maker = reloaded_params(old, new, running, None if quoting is None else quoting.market.mid)
 
         def apply() -> None:
             if quoting is not None:
-                quoting.settings = quoting_settings(new)  # stale-data and clock-skew limits
+                # stale-data and clock-skew limits, the requote and reconcile intervals
+                quoting.settings = quoting_settings(new)
+                if maker is not None:
+                    quoting.maker.params = maker
+                    quoting.maker.vol.half_life_s = maker.vol_half_life_s  # the estimate reads it per update
+                    log.info(
+                        "strategy updated: %g x %d level(s), max position %g, gamma %g",
+                        maker.quote.order_size,
+                        maker.quote.levels,
+                        maker.quote.max_position,
+                        maker.quote.gamma,
+                    )
                 _record_change(quoting, old, new, config_path)
             if limits is not None:
                 gate.set_limits(limits)

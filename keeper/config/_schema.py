@@ -1,5 +1,8 @@
 """Typed deployment config: one TOML file per deployment, decoded into frozen msgspec Structs.
 
+`[strategy]` is `keeper.core.strategy_config.StrategyConfig`: the simulator's scenarios use the very same
+schema, so it lives in the pure core where both can import it.
+
 Rules (after NautilusTrader's config policy): unknown keys are errors; defaults live here and only
 here; ``None`` means a real absence ("off"/"unbounded"), never "use the default". Range rules that
 msgspec can express sit on the field types; rules that span fields live in ``_validate.py``.
@@ -11,6 +14,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from keeper.core.strategy_config import NAME_PATTERN, StrategyConfig
+
 # Constrained scalars. msgspec reports violations with the field path, which the loader rewrites
 # into the one-line `FILE: path: reason` form.
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
@@ -20,7 +25,7 @@ NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
 Percent = Annotated[float, msgspec.Meta(ge=0, le=100)]
 # Geth/Reth need >10 % for a replacement and reject exactly 10 % at times; 12.5 % is the safe floor.
 BumpPercent = Annotated[float, msgspec.Meta(ge=12.5, le=1000)]
-Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")]
+Name = Annotated[str, msgspec.Meta(pattern=NAME_PATTERN)]
 EnvVarName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")]
 HttpUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$")]
 WsUrl = Annotated[str, msgspec.Meta(pattern=r"^wss?://\S+$")]
@@ -30,8 +35,6 @@ Address = Annotated[str, msgspec.Meta(pattern=r"^0x[0-9a-fA-F]{40}$")]
 # The dead-man switch re-arms at half its window and the venue refuses a cancel time less than 5 s
 # ahead, so windows under 2 x 5 s cannot work (mirrors adapters/hyperliquid/_deadman.py MIN_LEAD_MS).
 DEAD_MAN_MIN_S = 10.0
-# Below this a quoting or reconciling loop spins instead of waiting.
-LOOP_INTERVAL_MIN_S = 0.05
 
 
 class _Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -182,27 +185,6 @@ class RiskConfig(_Config, frozen=True, kw_only=True):
     # |our clock - the venue's| beyond this halts quoting (expiresAfter and funding timing misfire).
     max_clock_skew_ms: PositiveFloat = 2_000.0
     kill: bool = False  # flip at run time to cancel everything and stop quoting
-
-
-class StrategyConfig(_Config, frozen=True, kw_only=True):
-    """Quoting parameters for the market maker."""
-
-    # Base units per quote. At least the venue's lot, at most max_position, and within
-    # risk.max_order_notional_usd at the price when it is known (_validate.py): else nothing quotes.
-    order_size: PositiveFloat
-    kind: Literal["keeper", "as", "fixed"] = "keeper"
-    # The [venues] entry to quote on and its market; no venue: the keeper runs its chain duties only.
-    venue: Name | None = None
-    market: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9@:/_\-]{1,32}$")] = "ETH"
-    levels: Annotated[int, msgspec.Meta(ge=1, le=20)] = 1
-    fixed_half_spread_bps: PositiveFloat = 10.0  # the "fixed" quoter's half-spread
-    risk_aversion: PositiveFloat = 0.1  # γ of the GLFT / A–S reservation price, per quote currency
-    # |position| limit in base units; None: risk.max_position_notional_usd at the first mid.
-    max_position: PositiveFloat | None = None
-    requote_interval_s: Annotated[float, msgspec.Meta(ge=LOOP_INTERVAL_MIN_S)] = 1.0
-    # A Hyperliquid snapshot costs ~42 of the 1,200 weight a minute; unknown outcomes and stream gaps
-    # reconcile at once anyway. Not below requote_interval_s (checked in _validate.py).
-    reconcile_interval_s: Annotated[float, msgspec.Meta(ge=LOOP_INTERVAL_MIN_S)] = 10.0
 
 
 class StoreConfig(_Config, frozen=True, kw_only=True):

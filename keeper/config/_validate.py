@@ -21,13 +21,21 @@ from keeper.config._schema import (
     KeystoreKey,
     LocalHyperliquidConfig,
 )
+from keeper.core.strategy_config import StrategyError, maker_params
+
+# Before the venue answers, the maker is built at these to refuse what it would refuse at any price: a
+# price of 1 and a lot no bigger than the order size (the real ones are checked when they are known).
+NOMINAL_MID = 1.0
+NOMINAL_LOT = Decimal("1e-8")
+NOMINAL_TICK = Decimal("1e-8")
 
 Problem = tuple[str, str] | None
 
 
 def check_semantics(config: KeeperConfig, base_dir: Path) -> Problem:
     """Return the first cross-field or filesystem problem, or None when the config is usable."""
-    for check in (_check_chain, _check_contracts, _check_keys, _check_venues, _check_risk, _check_strategy):
+    checks = (_check_chain, _check_contracts, _check_keys, _check_venues, _check_risk, _check_strategy)
+    for check in (*checks, _check_maker):
         problem = check(config, base_dir)
         if problem is not None:
             return problem
@@ -217,6 +225,30 @@ def _check_strategy(config: KeeperConfig, base_dir: Path) -> Problem:
             f"${st.max_position * local.start_px:,.2f} exceeds risk.max_position_notional_usd "
             f"(${risk.max_position_notional_usd:,.2f}): the risk gate would deny the quotes that reach it",
         )
+    return None
+
+
+def _check_maker(config: KeeperConfig, base_dir: Path) -> Problem:
+    """Build the maker as the run will, so that whatever it would refuse is refused here naming the
+    field: at the bundled venue's lot and start price when known, else at nominal ones."""
+    st = config.strategy
+    local = _local_server(config)
+    if local is not None:
+        lot, mid = Decimal(1).scaleb(-local.sz_decimals), local.start_px
+    else:
+        lot, mid = min(NOMINAL_LOT, Decimal(repr(st.order_size))), NOMINAL_MID
+    try:
+        maker_params(
+            st,
+            tick=NOMINAL_TICK,
+            lot=lot,
+            mid=mid,
+            max_position_notional_usd=config.risk.max_position_notional_usd,
+        )
+    except StrategyError as exc:
+        return exc.field, exc.reason
+    except ValueError as exc:  # a range the schema does not express yet: name the section at least
+        return "strategy", str(exc)
     return None
 
 

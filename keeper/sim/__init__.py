@@ -8,12 +8,12 @@ from keeper.sim._compare import CompareRow, compare
 from keeper.sim._engine import Simulation, simulate
 from keeper.sim._makers import STRATEGIES
 from keeper.sim._results import SimResult, SimSeries, SimSummary
-from keeper.sim._scenario import KeeperSection, Scenario, ScenarioError, parse_scenario
+from keeper.sim._scenario import COMPARISON_STRATEGY, Scenario, ScenarioError, parse_scenario
 
 __all__ = [
+    "COMPARISON_STRATEGY",
     "STRATEGIES",
     "CompareRow",
-    "KeeperSection",
     "Scenario",
     "ScenarioError",
     "SimResult",

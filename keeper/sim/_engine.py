@@ -69,7 +69,7 @@ class Simulation:
         blocks = paths.blocks
         bi = 0
         next_block = blocks.step[0] if blocks is not None else n + 1
-        decide_every = max(1, round(s.strategy.decision_interval_s / self.dt))
+        decide_every = max(1, round(s.strategy.requote_interval_s / self.dt))
         record_every = max(1, round(s.record_every_s / self.dt))
         margin_every = max(1, round(1.0 / self.dt))
         data_lag = round(s.venue.data_latency_ms / 1000.0 / self.dt)

@@ -3,6 +3,9 @@
 Every field has a default except where a scenario must say what it is; unknown fields are errors that
 name the field (a typo must not silently fall back to a default). Units are in the field names
 (`_s`, `_ms`, `_bps`, `_pct`, `_gwei`). `docs/scenarios.md` documents each field; keep both in step.
+
+`[strategy]` is a deployment config's `[strategy]` (`keeper.core.strategy_config.StrategyConfig`), so a
+scenario and a deployment with the same table run the same maker; the rest describes the world.
 """
 
 from __future__ import annotations
@@ -13,6 +16,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
 import msgspec
+
+from keeper.core.strategy_config import (
+    HedgeConfig,
+    IntensityConfig,
+    StrategyConfig,
+    StrategyError,
+    UnwindConfig,
+    maker_params,
+)
 
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
 NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]
@@ -114,39 +126,29 @@ class AccountSection(_Section, frozen=True, kw_only=True):
     liquidation_penalty_pct: NonNegativeFloat = 1.0
 
 
-class KeeperSection(_Section, frozen=True, kw_only=True):
-    adverse_selection_mult: NonNegativeFloat = 1.0
-    size_ref_move: PositiveFloat = 0.0015
-    gas_size_sensitivity: NonNegativeFloat = 1.0
-    fill_ratio: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.3
-    max_funding_shift_bps: NonNegativeFloat = 5.0
-    soft_position_frac: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.15
-    hedge_trigger: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.3
-    hedge_target: Annotated[float, msgspec.Meta(ge=0, lt=1)] = 0.5
-    hedge_slice: PositiveFloat = 1.0
-    hedge_interval_s: NonNegativeFloat = 2.0
-    jump_trigger_bps: PositiveFloat = 5.0
-    funding_unwind: bool = True
-    plan_window_s: PositiveFloat = 300.0
+class RiskSection(_Section, frozen=True, kw_only=True):
+    """The risk gate's limits, named as a deployment's [risk] names them."""
+
+    max_order_notional_usd: PositiveFloat = 50_000.0  # quote currency per order
+    # quote currency; also sizes an unset strategy.max_position at market.start_price
+    max_position_notional_usd: PositiveFloat = 100_000.0
+    max_leverage: PositiveFloat = 5.0  # position notional / equity
+    max_drawdown_pct: Annotated[float, msgspec.Meta(gt=0, le=100)] = 10.0  # REDUCING at half, HALTED at it
 
 
-class StrategySection(_Section, frozen=True, kw_only=True):
-    order_size: PositiveFloat = 0.5
-    max_position: PositiveFloat = 10.0
-    levels: Annotated[int, msgspec.Meta(ge=1, le=10)] = 1
-    level_spacing: NonNegativeFloat = 0.5
-    gamma: PositiveFloat = 0.1
-    horizon_s: PositiveFloat = 60.0
-    eta: NonNegativeFloat = 0.0
-    fixed_half_spread_bps: PositiveFloat = 4.0
-    decision_interval_s: PositiveFloat = 1.0
-    refresh_tolerance_bps: NonNegativeFloat = 1.0
-    vol_half_life_s: PositiveFloat = 300.0
-    max_drawdown_pct: Annotated[float, msgspec.Meta(gt=0, le=100)] = 10.0
-    max_order_notional: PositiveFloat = 50_000.0
-    max_position_notional: PositiveFloat = 100_000.0
-    max_leverage: PositiveFloat = 5.0
-    keeper: KeeperSection = KeeperSection()
+# A scenario without a [strategy] table runs the comparison's strategy: the maker's beliefs (intensity,
+# initial volatility, unwind costs) match the default [market] and [takers], and the sizes, spread and
+# hedge slice are those the shipped comparison has always used. A [strategy] table replaces it whole:
+# every field it omits takes the schema's default, exactly as in a deployment's config.
+COMPARISON_STRATEGY = StrategyConfig(
+    order_size=0.5,
+    max_position=10.0,
+    fixed_half_spread_bps=4.0,
+    initial_vol_daily_pct=3.0,
+    intensity=IntensityConfig(touch_rate_per_s=1.0, depth_bps=3.0),
+    hedge=HedgeConfig(slice_size=1.0),
+    unwind=UnwindConfig(half_spread_bps=1.0, impact_bps_at_ref=0.5, impact_ref_notional_usd=3000.0),
+)
 
 
 class Scenario(_Section, frozen=True, kw_only=True):
@@ -163,7 +165,10 @@ class Scenario(_Section, frozen=True, kw_only=True):
     chain: ChainSection = ChainSection()
     funding: FundingSection = FundingSection()
     account: AccountSection = AccountSection()
-    strategy: StrategySection = StrategySection()
+    risk: RiskSection = RiskSection()
+    # The deployment config's own schema (keeper.core.strategy_config): the maker is built from it by
+    # the very function the live process uses.
+    strategy: StrategyConfig = COMPARISON_STRATEGY
 
     @property
     def steps(self) -> int:
@@ -204,3 +209,15 @@ def _check(s: Scenario, source: str) -> None:
     for i, flip in enumerate(s.funding.flips_at_s):
         if not 0 <= flip <= s.duration_s:
             raise ScenarioError(f"{source}: funding.flips_at_s[{i}]: {flip} is outside the run")
+    try:  # what the maker would refuse, refused at load naming the field (as `keeper config check` does)
+        maker_params(
+            s.strategy,
+            tick=Decimal(s.market.tick),
+            lot=Decimal(s.market.lot),
+            mid=s.market.start_price,
+            max_position_notional_usd=s.risk.max_position_notional_usd,
+        )
+    except StrategyError as exc:
+        raise ScenarioError(f"{source}: {exc.field}: {exc.reason}") from None
+    except ValueError as exc:
+        raise ScenarioError(f"{source}: strategy: {exc}") from None

@@ -7,6 +7,7 @@ drops and a 40 s slow venue)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -43,6 +44,12 @@ class Rig:
 
 @pytest.fixture
 async def rig() -> AsyncIterator[Rig]:
+    async with _rig(requote_interval_s=0.2, reconcile_interval_s=1.0) as made:
+        yield made
+
+
+@contextlib.asynccontextmanager
+async def _rig(requote_interval_s: float, reconcile_interval_s: float) -> AsyncIterator[Rig]:
     config = load_config(REPO / "chain_config" / "local.toml")
     server = await start_local_venue(make_config(flow=FlowConfig(enabled=True, seed=5, coin="ETH")))
     rest = HyperliquidRestClient(server.url, timeout_s=1.0)
@@ -57,8 +64,8 @@ async def rig() -> AsyncIterator[Rig]:
     maker = build_maker(config, venue.market("ETH"), 2000.0, venue.settlement_model(), limits)
     settings = QuotingSettings(
         market="ETH",
-        requote_interval_s=0.2,
-        reconcile_interval_s=1.0,
+        requote_interval_s=requote_interval_s,
+        reconcile_interval_s=reconcile_interval_s,
         reconcile_grace_ms=500,
         stale_data_s=STALE_S,
     )
@@ -127,28 +134,47 @@ async def test_dropped_sockets_miss_no_fill(rig: Rig) -> None:
     assert loop.stats.position_corrections == 0  # every fill booked by the stream or by inference
 
 
-async def test_a_slow_venue_recovers_and_quotes_again(rig: Rig) -> None:
-    loop, server = rig.loop, rig.server
+def _unknowns(loop: QuotingLoop) -> list[str]:
+    return [
+        f"{o.client_id} {o.request.tif.value} {o.reason} sent {o.sent_ms} suspect={o.suspect}"
+        for o in loop.ledger.orders()
+        if o.state.value == "unknown"
+    ]
+
+
+async def test_a_slow_venue_recovers_and_quotes_again() -> None:
+    """Every REST answer late by more than the timeout for `slow_s` (outcomes unknown, reads failing,
+    the dead-man switch possibly firing), with the default loop intervals. After it: quoting again
+    within 10 s, and every unknown settled once the read budget allows."""
     slow_s = 40.0 if SOAK else 4.0
-    server.response_delay_s = 1.5  # beyond the 1 s request timeout: every action's outcome is unknown
-    await asyncio.sleep(slow_s)
-    server.response_delay_s = 0.0
-    recovered = time.monotonic()
-    before = loop.stats.decisions
+    async with _rig(requote_interval_s=1.0, reconcile_interval_s=5.0) as rig:
+        loop, server = rig.loop, rig.server
+        server.response_delay_s = 1.5  # beyond the 1 s request timeout: every outcome is unknown
+        await asyncio.sleep(slow_s)
+        server.response_delay_s = 0.0
+        recovered = time.monotonic()
+        before = loop.stats.decisions
+        # Read at the venue's engine directly: the keeper's own REST budget is not ours to spend.
+        while _ours_resting(server) < 2 or loop.stats.decisions <= before + 2:
+            assert time.monotonic() < recovered + 10.0, (loop.status_line(), _unknowns(loop))
+            await asyncio.sleep(0.2)
+        quoting_s = time.monotonic() - recovered
+        while loop.unresolved():
+            assert time.monotonic() < recovered + 70.0, (loop.status_line(), _unknowns(loop))
+            await asyncio.sleep(0.5)
+        settled_s = time.monotonic() - recovered
+        print(
+            f"\nslow venue {slow_s:.0f} s: quoting again {quoting_s:.1f} s after recovery, every unknown "
+            f"settled after {settled_s:.1f} s; {loop.status_line()}"
+        )
+        assert loop.stats.last_state == "active"
 
-    async def quoting_again() -> bool:
-        snapshot = await rig.venue.snapshot()
-        ours = [o for o in snapshot.open_orders if o.client_id is not None]
-        return len(ours) >= 2 and loop.unresolved() == 0
 
-    deadline = recovered + 10.0
-    while not await quoting_again():
-        assert time.monotonic() < deadline, loop.status_line()
-        await asyncio.sleep(0.2)
-    took = time.monotonic() - recovered
-    print(f"\nslow venue {slow_s:.0f} s: quoting again {took:.2f} s after recovery; {loop.status_line()}")
-    await eventually(lambda: loop.stats.decisions > before + 3, timeout_s=5.0)  # deciding again
-    assert loop.stats.last_state == "active"
+def _ours_resting(server: LocalVenueServer) -> int:
+    body = {"type": "frontendOpenOrders", "user": ALICE.address.lower()}
+    reply = server.engine.handle_info(body, server.clock.now_ms())
+    assert isinstance(reply, list)
+    return len([o for o in reply if o.get("cloid")])
 
 
 @pytest.mark.parametrize(

@@ -444,7 +444,7 @@ async def test_status_line_names_state_position_orders_and_stream(venue: FakeVen
     feed_market(loop)
     await loop.step()
     line = loop.status_line()
-    assert line.startswith("ETH on fake: active, mid 2000.0, position 0, ")
+    assert line.startswith("ETH on fake: active, mid 2000, position 0, ")
     assert f"{len(venue.resting)} live order(s)" in line
     assert line.endswith("stream up")
     venue.healthy = False

@@ -163,9 +163,12 @@ class HyperliquidRestClient:
             self._session = aiohttp.ClientSession()
         return self._session
 
-    async def _acquire(self, weight: int) -> None:
+    async def _acquire(self, weight: int, *, read: bool = False) -> None:
+        # Reads leave a fifth of the budget to actions: a reconciliation storm never delays a cancel.
+        budget = self.limiter.budget
+        reserve = max(0, min(budget // 5, budget - weight)) if read else 0
         while True:
-            wait_s = self.limiter.try_acquire(weight, self._now_ms() / 1000)
+            wait_s = self.limiter.try_acquire(weight, self._now_ms() / 1000, reserve)
             if wait_s <= 0:
                 return
             _log.debug("REST weight budget exhausted; waiting %.3f s", wait_s)
@@ -202,7 +205,7 @@ class HyperliquidRestClient:
         encoded = msgspec.json.encode(body)
         attempt = 0
         while True:
-            await self._acquire(info_weight(type_name))
+            await self._acquire(info_weight(type_name), read=True)
             result = await self._post("/info", encoded)
             if result.status is None or result.body is None:
                 raise HyperliquidTransportError(f"/info {type_name}: {result.error}")

@@ -136,13 +136,16 @@ class WeightLimiter:
         self._advance(now_s)
         return self._used
 
-    def try_acquire(self, weight: int, now_s: float) -> float:
+    def try_acquire(self, weight: int, now_s: float, reserve: int = 0) -> float:
         """Spend ``weight`` now and return 0.0, or spend nothing and return the seconds to wait
-        until it would fit (call again then: other spending may have happened meanwhile)."""
-        if _count("weight", weight, 1) > self._budget:
-            raise ValueError(f"weight {weight} can never fit in budget {self._budget}")
+        until it would fit (call again then: other spending may have happened meanwhile).
+
+        ``reserve``: weight this spend must leave unused in the window (reads keep headroom for
+        actions, so a burst of reconciliation reads can never hold up a cancel)."""
+        if _count("weight", weight, 1) + _count("reserve", reserve) > self._budget:
+            raise ValueError(f"weight {weight} + reserve {reserve} can never fit in budget {self._budget}")
         now = self._advance(now_s)
-        excess = self._used + weight - self._budget
+        excess = self._used + weight + reserve - self._budget
         if excess <= 0:
             self._record(weight, now)
             return 0.0

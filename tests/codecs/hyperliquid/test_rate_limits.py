@@ -182,3 +182,13 @@ def test_backoff_policy_validates_its_parameters() -> None:
         BackoffPolicy(base_s=5.0, cap_s=1.0)
     with pytest.raises(ValueError, match="multiplier"):
         BackoffPolicy(multiplier=0.5)
+
+
+def test_a_reserve_keeps_headroom_for_actions() -> None:
+    """Reads spend with a reserve: once only the reserve is left they wait, an action still fits."""
+    limiter = WeightLimiter(budget=100)
+    assert limiter.try_acquire(70, 0.0, reserve=20) == 0.0
+    assert limiter.try_acquire(20, 1.0, reserve=20) > 0  # a read would eat into the reserve
+    assert limiter.try_acquire(20, 1.0) == 0.0  # an action takes it
+    with pytest.raises(ValueError, match="never fit"):
+        limiter.try_acquire(90, 2.0, reserve=20)
