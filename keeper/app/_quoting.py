@@ -27,15 +27,16 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 
 import msgspec
 
 from keeper.app._journal import Journal
 from keeper.app._quoting_state import MarketState, QuotingSettings, QuotingStats
+from keeper.app._quoting_watch import Watchdogs
 from keeper.app._sends import Sender
 from keeper.core.order_ledger import OrderChange, OrderLedger
 from keeper.core.quote import GasInput
-from keeper.core.risk import DenialReason
 from keeper.core.strategy import MakerDecision, MarketMaker, MarketView
 from keeper.core.venue import (
     BookTop,
@@ -43,6 +44,7 @@ from keeper.core.venue import (
     MarketContext,
     OrderFilled,
     OrderState,
+    PositionReport,
     StreamGap,
     Venue,
     VenueEvent,
@@ -80,14 +82,14 @@ class QuotingLoop:
         self._wake = asyncio.Event()
         self._reconcile_now = asyncio.Event()
         self._decide_lock = asyncio.Lock()
-        self._started_ms = self._now_ms()
-        self._halts: dict[DenialReason, str] = {}  # measured conditions that halt, with their detail
-        self._reconnect_s = -math.inf  # when a stale feed last forced a reconnect
-        self._warned: dict[str, float] = {}  # log-once-a-minute memory for repeated problems
+        # Measured conditions that halt (clock skew, another process), the silent-feed reconnect.
+        self.watch = Watchdogs(venue, self.stats, started_ms=self._now_ms())
         self.flat_confirmed = False  # set by `run` when the venue listed nothing of ours after cancels
         self.journal = journal
         self._resume_polled_s = -math.inf
         self._reconciled_s = -math.inf  # monotonic start of the last reconciliation (pacing only)
+        self._venue_position: PositionReport | None = None  # the last snapshot's, for entry and liq
+        self._margin_used = 0.0
         self.sender = Sender(
             venue,
             self.ledger,
@@ -185,7 +187,7 @@ class QuotingLoop:
                 self.on_event(event)
             except Exception:  # one bad event must not end the stream: counted, skipped
                 self.stats.event_errors += 1
-                if self._once_a_minute(f"event:{type(event).__name__}"):
+                if self.watch.once_a_minute(f"event:{type(event).__name__}", self._now_s()):
                     log.exception("handling %s raised; skipped", type(event).__name__)
 
     def on_event(self, event: VenueEvent) -> None:
@@ -245,7 +247,7 @@ class QuotingLoop:
         if why is None:
             return
         self.stats.bad_market_data += 1
-        if self._once_a_minute("market-data"):
+        if self.watch.once_a_minute("market-data", self._now_s()):
             log.warning("market data refused (%d so far): %s", self.stats.bad_market_data, why)
 
     def _observe_mid(self, now: float) -> None:
@@ -293,6 +295,12 @@ class QuotingLoop:
         interval = self._spec.funding_interval_s
         next_ms = self.market.next_funding_ms
         next_s = (math.floor(now / interval) + 1) * interval if next_ms is None else next_ms / 1000.0
+        # The venue's entry and liquidation price hold while its position is on our side (the stream
+        # may have moved ours since the snapshot: a flip or a flat position makes them moot).
+        report = self._venue_position
+        ours = self.ledger.position(self.settings.market)
+        if report is not None and (ours == 0 or (report.size > 0) != (ours > 0)):
+            report = None
         return MarketView(
             now_s=now,
             mid=mid,
@@ -305,7 +313,10 @@ class QuotingLoop:
             gas=self._gas(),  # τ: the maker's settlement model, refreshed from the venue each step
             market_data_s=self.market.market_data_s,
             oracle_s=self.market.context_s,
-            halts=tuple(self._halts),
+            halts=tuple(self.watch.halts),
+            entry_price=_float(report.entry_price) if report is not None else None,
+            liquidation_price=_float(report.liquidation_price) if report is not None else None,
+            margin_used=self._margin_used,
         )
 
     async def step(self) -> MakerDecision | None:
@@ -314,8 +325,8 @@ class QuotingLoop:
             # The venue's settlement model (τ as observed) and price step, read once per decision.
             self.maker.settlement = self.venue.settlement_model()
             self._follow_tick()
-            self._watch_feed()
-            self._watch_clock()
+            self.watch.feed(self._now_s(), self.market.market_data_s, self.settings)
+            self.watch.clock(self.settings)
             self._poll_resume()
             view = self.view()
             if view is None or self._equity is None:
@@ -323,7 +334,11 @@ class QuotingLoop:
             market = self.settings.market
             position = float(self.ledger.position(market))
             decision = self.maker.decide(
-                view, self.ledger.live_orders(market), position, self._equity_now(view)
+                view,
+                self.ledger.live_orders(market),
+                position,
+                self._equity_now(view),
+                exposure=self.ledger.exposure(market),  # the gate counts what the ledger says may rest
             )
             self.stats.decisions += 1
             self.stats.denied += decision.denied
@@ -347,31 +362,6 @@ class QuotingLoop:
         if self.journal is not None and now - self._resume_polled_s >= 1.0:
             self._resume_polled_s = now
             self.journal.poll_resume(self.maker, self._now_ms())
-
-    def _watch_feed(self) -> None:
-        """No valid market data for `stale_data_s` (the gate halts on it): force a reconnect, once per
-        `stale_data_s`, so a socket that is open but silent is replaced."""
-        now = self._now_s()
-        last = self.market.market_data_s
-        limit = self.settings.stale_data_s
-        if last is not None and now - last > limit and now - self._reconnect_s > limit:
-            self._reconnect_s = now
-            self.stats.stale_reconnects += 1
-            log.warning(
-                "%s market data stale for %.1f s: reconnecting the stream", self.venue.name, now - last
-            )
-            self.venue.force_reconnect(f"no market data for {now - last:.1f} s")
-
-    def _watch_clock(self) -> None:
-        offset = self.venue.clock_offset_ms()
-        limit = self.settings.max_clock_skew_ms
-        if offset is not None and abs(offset) > limit:
-            detail = f"local clock {offset:+.0f} ms off the venue's (limit {limit:.0f} ms)"
-            if DenialReason.CLOCK_SKEW not in self._halts:
-                log.error("clock skew: %s: halting (fix the clock; quoting resumes by itself)", detail)
-            self._halts[DenialReason.CLOCK_SKEW] = detail
-        elif self._halts.pop(DenialReason.CLOCK_SKEW, None) is not None:
-            log.warning("clock skew back within %.0f ms (now %s ms)", limit, offset)
 
     def _follow_tick(self) -> None:
         """Quote on the venue's current price step (on Hyperliquid it changes across powers of ten)."""
@@ -411,7 +401,7 @@ class QuotingLoop:
                 await self.reconcile()
             except Exception:
                 # A failed read leaves the ledger as it was (unknowns stay unknown); try again next time.
-                if self._once_a_minute("reconcile"):
+                if self.watch.once_a_minute("reconcile", self._now_s()):
                     log.exception("reconciliation with %s failed", self.venue.name)
 
     async def reconcile(self) -> None:
@@ -436,7 +426,7 @@ class QuotingLoop:
             log.warning(
                 "adopted %d open order(s) unknown to this process: %s", len(result.adopted), result.adopted
             )
-            self._check_other_instance(result.adopted)
+            self.watch.adopted(self.ledger, result.adopted, self.settings)
         for client_id in result.to_query:
             order = self.ledger.get(client_id)
             if order is None:
@@ -446,23 +436,17 @@ class QuotingLoop:
                 answer = await self.venue.order_status(client_id, order.request.market)
             except Exception as exc:  # one failed query must not hold up the others: it is asked again
                 self.stats.query_errors += 1
-                if self._once_a_minute("order-status"):
+                if self.watch.once_a_minute("order-status", self._now_s()):
                     log.warning("order status of %s on %s failed: %r", client_id, self.venue.name, exc)
                 continue
             self._apply(self.ledger.resolve(client_id, answer, self._now_ms()))
         self._equity = float(snapshot.margin.equity)
         self._equity_mark = self.market.mid
+        self._margin_used = float(snapshot.margin.margin_used)
+        self._venue_position = next(
+            (p for p in snapshot.positions if p.market == self.settings.market and p.size != 0), None
+        )
         self.ledger.prune(now_ms - int(self.settings.prune_after_s * 1000))
-
-    def _check_other_instance(self, adopted: Sequence[str]) -> None:
-        """An open order we did not send, placed after this process started: someone else is trading
-        this account (a second keeper). Halt: two makers double the size and cancel each other."""
-        since = self._started_ms + self.settings.other_instance_grace_ms
-        young = [c for c in adopted if (o := self.ledger.get(c)) is not None and o.sent_ms > since]
-        if young and DenialReason.OTHER_INSTANCE not in self._halts:
-            detail = f"{len(young)} order(s) placed by another process since start, e.g. {young[0]}"
-            self._halts[DenialReason.OTHER_INSTANCE] = detail
-            log.error("another process is trading this account on %s (%s): halted", self.venue.name, detail)
 
     async def _status_loop(self) -> None:
         while True:
@@ -474,7 +458,7 @@ class QuotingLoop:
         market = self.settings.market
         s = self.stats
         mid = self.market.mid
-        halts = "; ".join(self._halts.values())
+        halts = "; ".join(self.watch.halts.values())
         return (
             f"{market} on {self.venue.name}: {s.last_state}, mid {'-' if mid is None else f'{mid:.10g}'}, "
             f"position {self.ledger.position(market)}, {len(self.ledger.live_orders(market))} live order(s), "
@@ -490,15 +474,12 @@ class QuotingLoop:
         """Orders whose outcome is still unknown (a metric: it should drain to 0 after a reconcile)."""
         return len(self.ledger.orders([OrderState.UNKNOWN]))
 
-    def _once_a_minute(self, key: str) -> bool:
-        now = self._now_s()
-        if now - self._warned.get(key, -math.inf) < 60.0:
-            return False
-        self._warned[key] = now
-        return True
-
     def _now_ms(self) -> int:
         return int(self._now_s() * 1000)
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
 
 
 async def _wait_or_timeout(event: asyncio.Event, timeout_s: float) -> None:

@@ -232,7 +232,12 @@ async def _quoting_loop(config: KeeperConfig, config_path: Path, stack: AsyncExi
     journal = Journal(store, account)
     log.info("store %s (account %s)", store_file, account)
     spec = venue.market(config.strategy.market)
-    maker = build_maker(config, spec, mid, venue.settlement_model(), risk_limits(config))
+    settlement = venue.settlement_model()
+    maker = build_maker(config, spec, mid, settlement, risk_limits(config))
+    if settlement.place_gas == settlement.cancel_gas == 0 and not settlement.replace_gas:
+        # The API venue settles off-chain: nothing is paid per order, so the quote's gas input is zero
+        # (the contract venue feeds the gas oracle's state here instead).
+        log.info("%s charges no gas per order: the quote's gas input is zero", name)
     settings = quoting_settings(config)
     log.info(
         "quoting %s on %s: %s strategy, %g x %d level(s), tick %s, lot %s, first mid %s",

@@ -156,6 +156,15 @@ class OrderLedger:
             and o.remaining > 0
         ]
 
+    def exposure(self, market: str) -> list[LiveOrder]:
+        """Every order that may still rest or fill on `market`, at its remaining size: what the risk
+        gate counts (cancels in flight, unknown outcomes, suspects and adopted orders included)."""
+        return [
+            LiveOrder(order_id=o.client_id, side=o.request.side, price=o.request.price, size=o.remaining)
+            for o in self._orders.values()
+            if o.request.market == market and o.state.maybe_live and o.remaining > 0
+        ]
+
     def held_fills(self) -> list[HeldFill]:
         """Stream fills held for confirmation (not in any position)."""
         return list(self._held.values())

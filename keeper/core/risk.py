@@ -173,6 +173,16 @@ class _InFlight(msgspec.Struct, frozen=True):
     price: Decimal
 
 
+class InFlightOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """An order that may still rest or fill, as the caller's book of record (the order ledger) has it."""
+
+    order_id: str
+    market: str
+    side: Side
+    remaining: Decimal
+    price: Decimal
+
+
 def drawdown_pct(equity: Decimal, high_water_mark: Decimal) -> Decimal:
     """(H - E) / H x 100 with H = max(high_water_mark, equity); 100 when H <= 0 (no capital: fail closed)."""
     peak = max(high_water_mark, equity)
@@ -409,6 +419,14 @@ class RiskGate:
     def on_done(self, order_id: str) -> None:
         """Cancelled, rejected, expired or fully filled: the order stops counting (unknown ids: no-op)."""
         self._in_flight.pop(order_id, None)
+
+    def sync_in_flight(self, orders: Iterable[InFlightOrder]) -> None:
+        """Rebuild the in-flight book from the book of record (the ledger's possibly-live orders, at
+        their remaining size): adopted orders and orders a refused replace restored count, and nothing
+        the venue has closed lingers."""
+        self._in_flight = {
+            o.order_id: _InFlight(o.market, o.side, o.remaining, o.price) for o in orders if o.remaining > 0
+        }
 
     def clear_in_flight(self) -> None:
         """After a confirmed cancel-all or a reconciliation that rebuilt the live order set."""

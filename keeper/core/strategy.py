@@ -52,6 +52,7 @@ from keeper.core.risk import (
     AccountState,
     Approved,
     DenialReason,
+    InFlightOrder,
     OrderIntent,
     Position,
     RiskGate,
@@ -125,6 +126,10 @@ class MarketView(msgspec.Struct, frozen=True, kw_only=True):
     market_data_s: float | None = None  # receive time of the data (stale-data rule); None: now
     oracle_s: float | None = None
     halts: tuple[DenialReason, ...] = ()  # measured by the caller (clock skew, ...): the gate halts
+    # The venue's figures for the position (None: not known): the liquidation-distance rule uses them.
+    entry_price: float | None = None
+    liquidation_price: float | None = None
+    margin_used: float = 0.0
 
 
 class TakeOrder(msgspec.Struct, frozen=True, kw_only=True):
@@ -209,9 +214,25 @@ class MarketMaker:
         return trigger is not None and last is not None and abs(mid / last - 1.0) * 10_000.0 >= trigger
 
     def decide(
-        self, view: MarketView, live: Sequence[LiveOrder], position: float, equity: float
+        self,
+        view: MarketView,
+        live: Sequence[LiveOrder],
+        position: float,
+        equity: float,
+        exposure: Sequence[LiveOrder] | None = None,
     ) -> MakerDecision:
+        """One decision. `live`: the orders the diff may keep, replace or cancel. `exposure`: every order
+        that may still rest or fill (cancels in flight, unknown outcomes, adopted orders included),
+        from the caller's book of record; the gate's in-flight exposure is rebuilt from it. None: the
+        gate keeps its own book from `on_fill` / `on_done` (the simulator's venue has no ledger)."""
         p = self.params
+        if exposure is not None:
+            self.gate.sync_in_flight(
+                InFlightOrder(
+                    order_id=o.order_id, market=p.market, side=o.side, remaining=o.size, price=o.price
+                )
+                for o in exposure
+            )
         urgent = self.wants_to_react(view.mid)
         self._last_decision_mid = view.mid
         account = self._account(view, position, equity)
@@ -283,9 +304,19 @@ class MarketMaker:
         if position != 0:
             mark = to_decimal(view.oracle_price if view.oracle_price is not None else view.mid)
             positions[self.params.market] = Position(
-                size=to_decimal(position), entry_price=mark, mark_price=mark
+                size=to_decimal(position),
+                entry_price=mark if view.entry_price is None else to_decimal(view.entry_price),
+                mark_price=mark,
+                liquidation_price=None
+                if view.liquidation_price is None
+                else to_decimal(view.liquidation_price),
             )
-        return AccountState(equity=eq, high_water_mark=self._high_water, positions=positions)
+        return AccountState(
+            equity=eq,
+            high_water_mark=self._high_water,
+            positions=positions,
+            margin_used=to_decimal(view.margin_used),
+        )
 
     def _gate_actions(
         self, actions: Sequence[WireAction], account: AccountState, view: MarketView
