@@ -38,6 +38,7 @@ from keeper.app._sends import Sender
 from keeper.core.order_ledger import OrderChange, OrderLedger
 from keeper.core.quote import GasInput
 from keeper.core.strategy import MakerDecision, MarketMaker, MarketView
+from keeper.core.trading import TradingCore
 from keeper.core.venue import (
     BookTop,
     FundingPaid,
@@ -69,9 +70,11 @@ class QuotingLoop:
         journal: Journal | None = None,
     ) -> None:
         self.venue = venue
-        self.maker = maker
         self.settings = settings
-        self.ledger = ledger if ledger is not None else OrderLedger()
+        # The trading core decides and books; this loop is the I/O around it.
+        self.core = TradingCore(maker, settings.market, ledger)
+        self.maker = maker
+        self.ledger = self.core.ledger
         self.market = MarketState()
         self.stats = QuotingStats()
         self._now_s = now_s
@@ -92,11 +95,10 @@ class QuotingLoop:
         self._margin_used = 0.0
         self.sender = Sender(
             venue,
-            self.ledger,
-            settings.market,
+            self.core,
             self.stats,
             now_ms=self._now_ms,
-            apply=self._apply,
+            on_changes=self._changed,
             settle_soon=self._settle_soon,
             journal=journal,
         )
@@ -156,14 +158,10 @@ class QuotingLoop:
         market = self.settings.market
         for attempt in range(1, CANCEL_ROUNDS + 1):
             try:
-                maybe = [
-                    o.client_id
-                    for o in self.ledger.orders()
-                    if o.request.market == market and not o.state.terminal
-                ]
-                if maybe:
-                    log.info("cancelling %d order(s) that may rest on %s", len(maybe), self.venue.name)
-                    await self.sender.cancels(maybe)
+                send = self.core.cancel_all_plan(self._now_ms())
+                if send is not None:
+                    log.info("cancelling %d order(s) that may rest on %s", len(send.cancels), self.venue.name)
+                    await self.sender.execute(send)
                 await self.venue.cancel_all(market)
                 snapshot = await self.venue.snapshot()
             except Exception:
@@ -210,7 +208,7 @@ class QuotingLoop:
             self._reconcile_now.set()
             return
         held_before = len(self.ledger.held_fills())
-        self._apply(self.ledger.on_event(event, self._now_ms()))
+        self._changed(self.core.on_event(event, self._now_ms()))
         if isinstance(event, OrderFilled):
             if len(self.ledger.held_fills()) > held_before:
                 self.stats.held_fills += 1
@@ -258,16 +256,10 @@ class QuotingLoop:
         if self.maker.wants_to_react(mid):
             self._wake.set()
 
-    def _apply(self, changes: Sequence[OrderChange]) -> None:
-        """Ledger changes → the store and the maker's risk gate (fills shrink in-flight exposure; closes
-        free it)."""
+    def _changed(self, changes: Sequence[OrderChange]) -> None:
+        """Ledger changes (the core has fed them to the risk gate) into the store."""
         if self.journal is not None and changes:
             self.journal.changes(changes, self._now_ms())
-        for change in changes:
-            if change.filled > 0:
-                self.maker.on_fill(change.client_id, change.filled)
-            if change.state.terminal:
-                self.maker.on_done(change.client_id)
 
     # ---- decisions ----
 
@@ -331,15 +323,10 @@ class QuotingLoop:
             view = self.view()
             if view is None or self._equity is None:
                 return None  # no valid mid, or no snapshot yet: nothing to measure drawdown against
-            market = self.settings.market
-            position = float(self.ledger.position(market))
-            decision = self.maker.decide(
-                view,
-                self.ledger.live_orders(market),
-                position,
-                self._equity_now(view),
-                exposure=self.ledger.exposure(market),  # the gate counts what the ledger says may rest
-            )
+            now_ms = self._now_ms()
+            plan = self.core.decide(view, self._equity_now(view), now_ms)
+            decision = plan.decision
+            self.sender.recorded(plan.sends, now_ms)
             self.stats.decisions += 1
             self.stats.denied += decision.denied
             if self.journal is not None:
@@ -350,10 +337,8 @@ class QuotingLoop:
                     "trading state %s -> %s (%s)", self.stats.last_state, decision.state.value, reasons
                 )
                 self.stats.last_state = decision.state.value
-            for batch in decision.batches:
-                await self.sender.batch(batch)
-            if decision.takes:
-                await self.sender.takes(decision.takes)
+            for send in plan.sends:
+                await self.sender.execute(send)
             return decision
 
     def _poll_resume(self) -> None:
@@ -407,10 +392,10 @@ class QuotingLoop:
     async def reconcile(self) -> None:
         snapshot = await self.venue.snapshot()
         now_ms = self._now_ms()
-        result = self.ledger.reconcile(snapshot, now_ms, grace_ms=self.settings.reconcile_grace_ms)
+        result = self.core.reconcile(snapshot, now_ms, grace_ms=self.settings.reconcile_grace_ms)
         if self.journal is not None:
             self.journal.snapshot(snapshot)
-        self._apply(result.changes)
+        self._changed(result.changes)
         self.stats.reconciliations += 1
         self.stats.inferred_fills += result.inferred_fills
         self.stats.adopted += len(result.adopted)
@@ -439,7 +424,7 @@ class QuotingLoop:
                 if self.watch.once_a_minute("order-status", self._now_s()):
                     log.warning("order status of %s on %s failed: %r", client_id, self.venue.name, exc)
                 continue
-            self._apply(self.ledger.resolve(client_id, answer, self._now_ms()))
+            self._changed(self.core.resolve(client_id, answer, self._now_ms()))
         self._equity = float(snapshot.margin.equity)
         self._equity_mark = self.market.mid
         self._margin_used = float(snapshot.margin.margin_used)
