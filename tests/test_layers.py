@@ -48,6 +48,15 @@ FORBIDDEN: dict[str, set[str]] = {
 }
 
 
+# Live code (the process, its commands) never imports the simulator: what both run (the maker, its config
+# schema and builder) lives in keeper.core. The `keeper sim` command's own modules are the exception.
+LIVE = ("keeper.app", "keeper.cli")
+SIM_COMMAND = {"keeper.app.sim_catalog", "keeper.app.sim_report", "keeper.cli._sim_cmd"}
+# The live process: nothing it imports, however indirectly, may be the simulator. (The `keeper` CLI's
+# dispatcher imports every command, `keeper sim` included, so the rule is on the process, not the CLI.)
+LIVE_ENTRY_POINTS = ("keeper.app", "keeper.app._run")
+
+
 def imports_of(path: Path) -> set[str]:
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
@@ -84,3 +93,50 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     bad = tmp_path / "m.py"
     bad.write_text("import time\nfrom aiohttp import web\n")
     assert imports_of(bad) == {"time", "aiohttp"}
+
+
+@pytest.mark.parametrize("layer", LIVE)
+def test_live_code_does_not_import_the_simulator(layer: str) -> None:
+    found = [v for v in violations(layer, {"keeper.sim"}) if v.split(" imports ")[0] not in SIM_COMMAND]
+    assert found == []
+
+
+def module_path(name: str) -> Path | None:
+    """The file of module `name` inside the package, or None (not ours, or not a module)."""
+    base = PACKAGE.parent.joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def import_closure(name: str) -> set[str]:
+    """Every keeper module importing `name` imports, transitively: parent packages, and for
+    `from package import submodule` the submodule."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current in seen or (path := module_path(current)) is None:
+            continue
+        seen.add(current)
+        parts = current.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                todo += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                todo += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+    return seen
+
+
+@pytest.mark.parametrize("entry", LIVE_ENTRY_POINTS)
+def test_the_live_process_never_loads_the_simulator(entry: str) -> None:
+    closure = import_closure(entry)
+    assert "keeper.core.strategy_config" in closure  # the walk reaches the maker's builder
+    assert sorted(m for m in closure if m == "keeper.sim" or m.startswith("keeper.sim.")) == []
+
+
+def test_the_closure_follows_from_imports_to_the_simulator() -> None:
+    assert "keeper.sim._engine" in import_closure("keeper.cli._sim_cmd")
+    assert "keeper.sim._scenario" in import_closure("keeper.app.sim_catalog")

@@ -14,6 +14,7 @@ from keeper.core.fees import Fees, TxUrgency
 from keeper.sim import ScenarioError, Simulation, compare, parse_scenario, simulate
 from keeper.sim._book import OurBook, SimOrder
 from keeper.sim._chain import ChainModel
+from keeper.sim._makers import maker_params, risk_limits
 from keeper.sim._paths import GWEI, Blocks, draw_paths, seeded_generators
 
 
@@ -34,6 +35,12 @@ def test_every_shipped_scenario_parses_and_names_itself() -> None:
         ('name = "x"\n[funding]\nflips_at_s = [1e9]\n', "funding.flips_at_s[0]"),
         ('name = "x"\n[venue]\nkind = "cex"\n', "venue.kind"),
         ('name = "x"\n[chain]\nbump_pct = 5\n', "chain.bump_pct"),
+        ('name = "x"\n[strategy]\norder_size = 0.5\n[strategy.hedge]\ntrigger = 2.0\n', "strategy.hedge"),
+        ('name = "x"\n[strategy]\norder_size = 0.0001\n', "strategy.order_size: 0.0001 is below the lot"),
+        ('name = "x"\n[strategy]\nlevels = 2\n', "order_size"),
+        ('name = "x"\n[strategy.keeper]\nhedge_trigger = 0.3\n', "hedge_trigger"),
+        ('name = "x"\n[strategy]\norder_size = 0.5\ndecision_interval_s = 1.0\n', "decision_interval_s"),
+        ('name = "x"\n[risk]\nmax_position_notional = 1.0\n', "max_position_notional"),
         ("name = ", "not valid TOML"),
     ],
 )
@@ -41,6 +48,50 @@ def test_scenario_errors_name_the_field(text: str, needle: str) -> None:
     with pytest.raises(ScenarioError, match=r"^f\.toml: ") as err:
         parse_scenario(text, "f.toml")
     assert needle in str(err.value)
+
+
+# calm's keeper maker before [strategy] became the deployment's schema (captured from that code).
+CALM_KEEPER_BEFORE = (
+    '{"quoter":"keeper","quote":{"tick":"0.01","lot":"0.001","order_size":0.5,"max_position":10.0,"levels":1,'
+    '"level_spacing":0.5,"gamma":0.1,"intensity_a":1.0,"intensity_k":1.1111111111111112,"horizon_s":60.0,'
+    '"eta":0.0,"adverse_selection_mult":1.0,"maker_fee_rate":0.00015,"fill_ratio":0.3,"size_ref_move":0.0015,'
+    '"gas_size_sensitivity":1.0,"max_funding_shift":0.0005,"oracle_weight":0.0,"fixed_half_spread_bps":4.0,'
+    '"soft_position":1.5},"market":"ETH","refresh_tolerance_bps":1.0,"size_tolerance":0.25,'
+    '"cost_aware_requote":true,"hedge":{"trigger":0.3,"target":0.5,"slice_size":1.0,"interval_s":2.0},'
+    '"funding_unwind":{"plan_window_s":300.0,"taker_fee_bps":4.5,"half_spread_bps":1.0,"impact_bps_at_ref":0.5,'
+    '"impact_ref_notional":3000.0,"slice_policy":{"min_slice_size":"0","lot_size":"0.001","max_slices":4,'
+    '"slice_interval_s":10.0,"safety_s":20.0,"reentry_delay_s":5.0,"fraction_steps":20,'
+    '"min_benefit_quote":"0"}},"vol_half_life_s":300.0,"initial_sigma":0.00010206207261596574,'
+    '"jump_trigger_bps":5.0}'
+)
+
+
+def test_shipped_scenarios_build_the_makers_they_built_before() -> None:
+    calm = shipped_scenario("calm")
+    assert msgspec.json.encode(maker_params(calm, "keeper")).decode() == CALM_KEEPER_BEFORE
+    fixed = maker_params(calm, "fixed")
+    assert (fixed.hedge, fixed.funding_unwind, fixed.jump_trigger_bps, fixed.cost_aware_requote) == (
+        None,
+        None,
+        None,
+        False,
+    )
+    # The one shipped market whose volatility is not the default: the maker believes it from the start.
+    congested = maker_params(shipped_scenario("congested_mempool"), "keeper")
+    assert congested.initial_sigma == 0.00013608276348795433
+    assert msgspec.structs.replace(congested, initial_sigma=0.0) == msgspec.structs.replace(
+        maker_params(calm, "keeper"), initial_sigma=0.0
+    )
+    limits = risk_limits(calm)
+    assert (limits.max_order_notional_usd, limits.max_position_notional_usd) == (
+        Decimal(50_000),
+        Decimal(100_000),
+    )
+    assert (limits.max_leverage, limits.max_drawdown_pct, limits.stale_data_s) == (
+        Decimal(5),
+        Decimal(10),
+        5.0,
+    )
 
 
 @pytest.mark.parametrize("name", ["calm", "gas_spike"])
