@@ -115,6 +115,9 @@ class OrderLedger:
 
     def __init__(self, *, fill_memory: int = 10_000) -> None:
         self._orders: dict[str, TrackedOrder] = {}
+        # The non-terminal ones (what every decision reads): a long run keeps thousands of closed orders
+        # until they are pruned, and scanning those each decision would cost more than the decision.
+        self._open: dict[str, TrackedOrder] = {}
         self._by_venue_id: dict[str, str] = {}
         self._positions: dict[str, Decimal] = {}
         self._seen_fills: RecentKeys[str] = RecentKeys(fill_memory)
@@ -148,7 +151,7 @@ class OrderLedger:
         the venue still lists it well after the cancel was sent."""
         return [
             LiveOrder(order_id=o.client_id, side=o.request.side, price=o.request.price, size=o.remaining)
-            for o in self._orders.values()
+            for o in self._open.values()
             if o.request.market == market
             and o.state.maybe_live
             and o.state is not OrderState.PENDING_CANCEL
@@ -161,7 +164,7 @@ class OrderLedger:
         gate counts (cancels in flight, unknown outcomes, suspects and adopted orders included)."""
         return [
             LiveOrder(order_id=o.client_id, side=o.request.side, price=o.request.price, size=o.remaining)
-            for o in self._orders.values()
+            for o in self._open.values()
             if o.request.market == market and o.state.maybe_live and o.remaining > 0
         ]
 
@@ -171,12 +174,12 @@ class OrderLedger:
 
     def suspects(self) -> list[TrackedOrder]:
         """Orders whose replace the venue refused: each is queried at the next reconciliation."""
-        return [o for o in self._orders.values() if o.suspect and not o.state.terminal]
+        return [o for o in self._open.values() if o.suspect and not o.state.terminal]
 
     def pending_cancels(self, market: str) -> list[TrackedOrder]:
         return [
             o
-            for o in self._orders.values()
+            for o in self._open.values()
             if o.request.market == market and o.state is OrderState.PENDING_CANCEL
         ]
 
@@ -185,7 +188,7 @@ class OrderLedger:
     def submitted(self, request: OrderRequest, now_ms: int) -> None:
         if request.client_id in self._orders:
             raise ValueError(f"client id {request.client_id!r} already used")
-        self._orders[request.client_id] = TrackedOrder(
+        self._orders[request.client_id] = self._open[request.client_id] = TrackedOrder(
             request=request,
             state=OrderState.SUBMITTED,
             sent_ms=now_ms,
@@ -350,7 +353,7 @@ class OrderLedger:
             self._orders[client_id].suspect = False  # the venue lists it: it is live, trust it again
         to_query = [
             o.client_id
-            for o in self._orders.values()
+            for o in self._open.values()
             if not o.state.terminal
             and o.client_id not in listed
             and (o.suspect or max(o.sent_ms, o.cancel_sent_ms or 0) < snapshot.ts_ms - grace_ms)
@@ -441,6 +444,8 @@ class OrderLedger:
 
     def _move(self, order: TrackedOrder, state: OrderState, now_ms: int, *, reason: str = "") -> OrderChange:
         order.state = state
+        if state.terminal:
+            self._open.pop(order.client_id, None)
         order.updated_ms = now_ms
         if reason:
             order.reason = reason
@@ -472,6 +477,8 @@ class OrderLedger:
             external=True,
         )
         self._orders[client_id] = order
+        if not order.state.terminal:
+            self._open[client_id] = order
         self._link(order, report.venue_order_id)
         return order
 
@@ -492,6 +499,7 @@ class OrderLedger:
         order.updated_ms = now_ms
         if order.filled >= order.request.size:
             order.state = OrderState.FILLED
+            self._open.pop(order.client_id, None)
             order.remaining = ZERO
         elif order.state in (OrderState.SUBMITTED, OrderState.UNKNOWN, OrderState.ACCEPTED):
             order.state = OrderState.PARTIALLY_FILLED

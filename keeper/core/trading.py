@@ -44,6 +44,7 @@ class Send(msgspec.Struct, frozen=True, kw_only=True):
     replaces: tuple[ReplaceRequest, ...] = ()
     orders: tuple[OrderRequest, ...] = ()
     takes: tuple[TakeOrder, ...] = ()  # the takes behind `orders`, when these are IOC takes
+    batch: int = 0  # the decision's batch it came from (one transaction on a contract venue); takes: -1
 
 
 class Plan(msgspec.Struct, frozen=True, kw_only=True):
@@ -125,8 +126,8 @@ class TradingCore:
             exposure=self.ledger.exposure(market),
         )
         sends: list[Send] = []
-        for batch in decision.batches:
-            sends += self._batch(batch, now_ms)
+        for index, batch in enumerate(decision.batches):
+            sends += self._batch(batch, index, now_ms)
         if decision.takes:
             takes = tuple(decision.takes)
             orders = tuple(
@@ -134,10 +135,10 @@ class TradingCore:
             )
             for request in orders:
                 self.ledger.submitted(request, now_ms)
-            sends.append(Send(orders=orders, takes=takes))
+            sends.append(Send(orders=orders, takes=takes, batch=-1))
         return Plan(decision=decision, sends=tuple(sends))
 
-    def _batch(self, batch: Sequence[WireAction], now_ms: int) -> list[Send]:
+    def _batch(self, batch: Sequence[WireAction], index: int, now_ms: int) -> list[Send]:
         sends: list[Send] = []
         cancels = []
         for cancel in (a for a in batch if isinstance(a, Cancel)):
@@ -153,7 +154,7 @@ class TradingCore:
                 )
             )
         if cancels:
-            sends.append(Send(cancels=tuple(cancels)))
+            sends.append(Send(cancels=tuple(cancels), batch=index))
         replaces = []
         for replace in (a for a in batch if isinstance(a, Replace)):
             new = self._request(
@@ -164,7 +165,7 @@ class TradingCore:
             venue_id = None if old is None else old.venue_order_id
             replaces.append(ReplaceRequest(client_id=replace.order_id, new=new, venue_order_id=venue_id))
         if replaces:
-            sends.append(Send(replaces=tuple(replaces)))
+            sends.append(Send(replaces=tuple(replaces), batch=index))
         orders = [
             self._request(p.order_id, p.side, p.price, p.size, TimeInForce.POST_ONLY)
             for p in batch
@@ -173,7 +174,7 @@ class TradingCore:
         for request in orders:
             self.ledger.submitted(request, now_ms)
         if orders:
-            sends.append(Send(orders=tuple(orders)))
+            sends.append(Send(orders=tuple(orders), batch=index))
         return sends
 
     def cancel_all_plan(self, now_ms: int) -> Send | None:

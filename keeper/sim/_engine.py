@@ -15,20 +15,38 @@ from __future__ import annotations
 import math
 from collections import deque
 from decimal import Decimal
+from typing import TypeVar
 
 from keeper.core.fees import TxUrgency
-from keeper.core.order_diff import Cancel, LiveOrder, Place, Replace, WireAction
 from keeper.core.quote import GasInput, QuoterName
-from keeper.core.strategy import MakerDecision, MarketMaker, MarketView, TakeOrder
+from keeper.core.strategy import MarketMaker, MarketView, TakeOrder
+from keeper.core.trading import Plan, Send, TradingCore
 from keeper.core.types import Side
+from keeper.core.venue import (
+    Canceled,
+    CancelOutcome,
+    Executed,
+    OrderCanceled,
+    OrderFilled,
+    OrderRequest,
+    Rejected,
+    Resting,
+    SubmitOutcome,
+    Unknown,
+)
 from keeper.sim._book import Fill, OurBook, SimOrder
 from keeper.sim._chain import ChainModel
 from keeper.sim._makers import maker_params, risk_limits, settlement_model
 from keeper.sim._paths import draw_paths, seeded_generators
 from keeper.sim._results import Recorder, SimResult
 from keeper.sim._scenario import Scenario
+from keeper.sim._venue import CANNOT_MODIFY, IOC_NO_MATCH, NOT_RESTING, POST_ONLY_CROSS, SimVenueState
 
-Batch = tuple[tuple[WireAction, ...], tuple[TakeOrder, ...]]
+Batch = tuple[Send, ...]  # what one API request batch or one transaction carries
+_O = TypeVar("_O", SubmitOutcome, CancelOutcome)
+RECONCILE_EVERY_S = 10.0  # as the live loop's default; sooner after a refused replace or a liquidation
+SETTLE_AFTER_S = 2.0
+RECONCILE_GRACE_MS = 2_000  # as live: a request younger than this may not be listed yet
 
 
 class Simulation:
@@ -42,8 +60,17 @@ class Simulation:
         self.paths = draw_paths(scenario, market_rng)
         self.settlement = settlement_model(scenario)
         self.maker = MarketMaker(maker_params(scenario, strategy), self.settlement, risk_limits(scenario))
+        # The trading core the live process runs: decisions and every outcome go through its ledger.
+        self.core = TradingCore(self.maker, self.maker.params.market)
+        self.venue = SimVenueState(
+            self.maker.params.market,
+            Decimal(scenario.market.lot),
+            Decimal(repr(scenario.account.start_position)),
+        )
+        self._reconcile_due = 0.0
         self.book = OurBook()
         self.chain = ChainModel(scenario.chain, self.paths.blocks) if self.paths.blocks else None
+        self._unknown_rate = scenario.venue.unknown_outcome_rate if self.chain is None else 0.0
         self.dt = scenario.dt_s
         a = scenario.account
         self.position = a.start_position
@@ -83,7 +110,7 @@ class Simulation:
                     self._block(bi, m, now)
                     # Takers that arrived since the last block trade now, against the updated book.
                     while ti < nt and t_step[ti] <= i:
-                        self._taker(t_side[ti], m, t_depth[ti], t_size[ti])
+                        self._taker(t_side[ti], m, t_depth[ti], t_size[ti], now)
                         ti += 1
                     bi += 1
                     next_block = blocks.step[bi] if bi < len(blocks.step) else n + 1
@@ -91,15 +118,17 @@ class Simulation:
                 while self._api_queue and self._api_queue[0][0] <= i:
                     self._apply(self._api_queue.popleft()[1], m, now)
                 if self.book.orders and self.book.crossed_by(m, self._arb):
-                    self._fills(self.book.arbitrage(m, self._arb))
+                    self._fills(self.book.arbitrage(m, self._arb), now)
                 while ti < nt and t_step[ti] <= i:
-                    self._taker(t_side[ti], m, t_depth[ti], t_size[ti])
+                    self._taker(t_side[ti], m, t_depth[ti], t_size[ti], now)
                     ti += 1
             self._oracle_step(i, m, now)
             if i and i % funding_every == 0:
                 self._funding(now)
             if i % margin_every == 0:
                 self._margin(m)
+            if now >= self._reconcile_due:
+                self._reconcile(m, now)
             seen = mid[max(0, i - data_lag)]
             if i % observe_every == 0:
                 self.maker.observe_mid(seen, now)
@@ -130,28 +159,31 @@ class Simulation:
             ahead += 1
         for k, (tx, wei) in enumerate(included):
             if k == ahead and self.book.orders:
-                self._fills(self.book.arbitrage(m, self._arb))
+                self._fills(self.book.arbitrage(m, self._arb), now)
             cost = self.chain.quote_cost(wei)
             self.cash -= cost
             self.rec.gas(cost, now - tx.sent_s)
             self._tau_ewma += 0.1 * ((now - tx.sent_s) - self._tau_ewma)
             self._apply(tx.payload, m, now)
         if ahead == len(included) and self.book.orders:
-            self._fills(self.book.arbitrage(m, self._arb))
+            self._fills(self.book.arbitrage(m, self._arb), now)
         self.chain.observe(b)
         self.chain.escalate(now)
 
-    def _taker(self, side: int, m: float, depth: float, size: float) -> None:
+    def _taker(self, side: int, m: float, depth: float, size: float, now: float) -> None:
         if self.book.orders:
-            self._fills(self.book.sweep(side, m, depth, size))
+            self._fills(self.book.sweep(side, m, depth, size), now)
 
-    def _fills(self, fills: list[Fill]) -> None:
+    def _fills(self, fills: list[Fill], now: float) -> None:
+        """Book fills as the venue reports them: exact sizes, trade ids, into the core."""
         fee_rate = self.s.venue.maker_fee_bps / 10_000.0
+        ts = int(now * 1000)
         for f in fills:
-            self._trade(f.side, f.size, f.price, fee_rate, f.liquidity)
-            self.maker.on_fill(f.order_id, Decimal(repr(f.size)))
-            if f.order_id not in self.book.orders:
-                self.maker.on_done(f.order_id)
+            event = self.venue.fill_event(f, self.book, fee_rate, ts)
+            if event is None:
+                continue
+            self._trade(f.side, float(event.size), f.price, fee_rate, f.liquidity)
+            self.core.on_event(event, ts)
 
     def _trade(self, side: int, size: float, price: float, fee_rate: float, liquidity: str) -> None:
         self.position += side * size
@@ -162,52 +194,99 @@ class Simulation:
         self.rec.position_now(self.position)
 
     def _apply(self, batch: Batch, m: float, now: float) -> None:
-        actions, takes = batch
-        for action in actions:
-            if isinstance(action, Cancel):
-                if self.book.remove(action.order_id) is not None:
-                    self.maker.on_done(action.order_id)
-            elif isinstance(action, Replace):
-                assert action.new_order_id is not None
-                old = self.book.remove(action.order_id)
-                if old is None:  # filled meanwhile: the venue refuses to replace it
-                    self.maker.on_done(action.new_order_id)
-                    continue
-                self.maker.on_done(action.order_id)
-                self._rest(action.new_order_id, action.side, action.price, action.size, m)
+        """Our sends reach the venue: each is answered in the venue interface's types (or, for a share
+        `unknown_outcome_rate` of API requests, the reply is lost: the venue acted, we do not know)."""
+        ts = int(now * 1000)
+        for send in batch:
+            lost = self._unknown_rate > 0 and float(self.rng.random()) < self._unknown_rate
+            if send.cancels:
+                cancelled = [self._cancel(r.client_id) for r in send.cancels]
+                self.core.on_cancelled(send.cancels, self._heard(cancelled, lost, now), ts)
+            elif send.replaces:
+                replaced = [self._replace(r.client_id, r.new, m) for r in send.replaces]
+                refused = sum(isinstance(o, Rejected) and o.reason == CANNOT_MODIFY for o in replaced)
+                self.rec.count("refused_replaces", refused)
+                self.core.on_replaced(send.replaces, self._heard(replaced, lost, now), ts)
+                if any(isinstance(o, Rejected) for o in replaced):
+                    self._reconcile_due = min(self._reconcile_due, now + SETTLE_AFTER_S)
+            elif send.takes:
+                events: list[OrderFilled] = []
+                pairs = zip(send.orders, send.takes, strict=True)
+                taken = [self._take(r, t, m, ts, events) for r, t in pairs]
+                self.core.on_submitted(send.orders, self._heard(taken, lost, now), ts)
+                for event in events:
+                    self.core.on_event(event, ts)
             else:
-                assert action.order_id is not None
-                self._rest(action.order_id, action.side, action.price, action.size, m)
-        for take in takes:
-            self._take(take, m)
+                placed = [self._place(r, m) for r in send.orders]
+                self.core.on_submitted(send.orders, self._heard(placed, lost, now), ts)
 
-    def _rest(self, order_id: str, side: Side, price: Decimal, size: Decimal, m: float) -> None:
-        sign = side.sign
-        p = float(price)
-        # Post-only: an order that would cross the rest of the book is refused.
-        if (sign > 0 and p >= m * (1.0 + self._h)) or (sign < 0 and p <= m * (1.0 - self._h)):
-            self.maker.on_done(order_id)
+    def _heard(self, outcomes: list[_O], lost: bool, now: float) -> list[_O | Unknown]:
+        """What reaches us: the outcomes, or for a lost reply Unknown for each (reconcile soon)."""
+        if not lost:
+            return list(outcomes)
+        self.rec.count("unknown_outcomes", len(outcomes))
+        self._reconcile_due = min(self._reconcile_due, now + SETTLE_AFTER_S)
+        return [Unknown(reason="reply lost")] * len(outcomes)
+
+    def _cancel(self, client_id: str) -> CancelOutcome:
+        if self.book.remove(client_id) is None:
+            return Rejected(reason=NOT_RESTING)
+        self.venue.gone(client_id)
+        return Canceled()
+
+    def _replace(self, client_id: str, new: OrderRequest, m: float) -> SubmitOutcome:
+        if client_id not in self.book.orders:  # filled meanwhile: the venue refuses to modify it
+            return Rejected(reason=CANNOT_MODIFY)
+        if self._crosses(new, m):  # refused, and the old order rests on as it was
             self.rec.count("post_only_rejects")
-            return
+            return Rejected(reason=POST_ONLY_CROSS)
+        self.book.remove(client_id)
+        self.venue.gone(client_id)
+        return self._place(new, m)
+
+    def _place(self, request: OrderRequest, m: float) -> SubmitOutcome:
+        if self._crosses(request, m):
+            self.rec.count("post_only_rejects")
+            return Rejected(reason=POST_ONLY_CROSS)
+        sign = request.side.sign
+        p = float(request.price)
         inside = p > m * (1.0 - self._h) if sign > 0 else p < m * (1.0 + self._h)
         queue = (
             0.0
             if inside or self.s.venue.queue_ahead_mean <= 0
             else float(self.rng.exponential(self.s.venue.queue_ahead_mean))
         )
-        self.book.add(SimOrder(order_id, sign, price, float(size), queue))
+        self.book.add(SimOrder(request.client_id, sign, request.price, float(request.size), queue))
+        self.venue.rested(request)
+        return Resting(venue_order_id=request.client_id)
 
-    def _take(self, take: TakeOrder, m: float) -> None:
+    def _crosses(self, request: OrderRequest, m: float) -> bool:
+        """Post-only: an order that would cross the rest of the book is refused."""
+        p = float(request.price)
+        return p >= m * (1.0 + self._h) if request.side.sign > 0 else p <= m * (1.0 - self._h)
+
+    def _take(
+        self, request: OrderRequest, take: TakeOrder, m: float, ts: int, events: list[OrderFilled]
+    ) -> SubmitOutcome:
         sign = take.side.sign
         size = float(take.size)
         slip = self._h + self.s.market.impact_bps_per_unit * size / 10_000.0
         price = m * (1.0 + sign * slip)
-        if (sign > 0 and price > float(take.limit_price)) or (sign < 0 and price < float(take.limit_price)):
+        limit = float(take.limit_price)
+        self.rec.count("hedges" if take.reason == "hedge" else "funding_unwinds")
+        if (sign > 0 and price > limit) or (sign < 0 and price < limit):
             self.rec.count("ioc_unfilled")
-        else:
-            self._trade(sign, size, price, self.s.venue.taker_fee_bps / 10_000.0, "taker")
-            self.rec.count("hedges" if take.reason == "hedge" else "funding_unwinds")
-        self.maker.on_done(take.order_id)
+            return Rejected(reason=IOC_NO_MATCH)
+        fee_rate = self.s.venue.taker_fee_bps / 10_000.0
+        self._trade(sign, size, price, fee_rate, "taker")
+        # At or inside the limit, exactly (a float price rounds either way).
+        px = Decimal(repr(round(price, 8)))
+        px = min(px, take.limit_price) if sign > 0 else max(px, take.limit_price)
+        fill = self.venue.trade(
+            request.client_id, take.side, px, take.size, fee_rate=fee_rate, ts_ms=ts, maker=False
+        )
+        events.append(fill)
+        return Executed(venue_order_id=request.client_id, filled_size=take.size, avg_price=px)
 
     def _oracle_step(self, i: int, m: float, now: float) -> None:
         o = self.s.oracle
@@ -233,12 +312,29 @@ class Simulation:
         notional = abs(self.position) * self.oracle
         if self.cash + self.position * self.oracle >= notional * a.maintenance_margin_pct / 100.0:
             return
-        # Liquidated: closed at the oracle with a penalty, every order cancelled.
-        self.cash += self.position * self.oracle - notional * a.liquidation_penalty_pct / 100.0
-        self.position = 0.0
+        # Liquidated: every order cancelled, the position closed at the oracle with a penalty. The close
+        # is a fill of no order of ours: the ledger holds it until the next snapshot confirms it.
+        ts = int(self.oracle_s * 1000)
         for order in list(self.book):
             self.book.remove(order.order_id)
-            self.maker.on_done(order.order_id)
+            self.venue.gone(order.order_id)
+            cancel = OrderCanceled(
+                client_id=order.order_id,
+                venue_order_id=order.order_id,
+                market=self.venue.market,
+                ts_ms=ts,
+                reason="liquidation",
+            )
+            self.core.on_event(cancel, ts)
+        self.cash += self.position * self.oracle - notional * a.liquidation_penalty_pct / 100.0
+        self.position = 0.0
+        held = self.venue.position
+        if held:
+            close = Side.SELL if held > 0 else Side.BUY
+            price = Decimal(repr(round(self.oracle, 8)))
+            fill = self.venue.trade(None, close, price, abs(held), fee_rate=0.0, ts_ms=ts, maker=False)
+            self.core.on_event(fill, ts)
+        self._reconcile_due = 0.0
         self.rec.count("liquidations")
 
     # The maker
@@ -263,43 +359,55 @@ class Simulation:
             market_data_s=data_s,
             oracle_s=now,  # the oracle is read on chain at each decision: never stale here
         )
-        live = [
-            LiveOrder(
-                order_id=o.order_id,
-                side=Side.BUY if o.side > 0 else Side.SELL,
-                price=o.price_dec,
-                size=Decimal(repr(o.remaining)),
-            )
-            for o in self.book
-        ]
         equity = self.cash + self.position * seen_mid
-        decision = self.maker.decide(view, live, self.position, equity)
-        self.rec.decision(decision.state.value, decision.denied)
-        if not decision.empty:
-            self._send(decision, now)
+        plan = self.core.decide(view, equity, int(now * 1000))
+        self.rec.decision(plan.decision.state.value, plan.decision.denied)
+        if plan.sends:
+            self._send(plan, now)
 
-    def _send(self, decision: MakerDecision, now: float) -> None:
-        batches = list(decision.batches)
-        takes = decision.takes
+    def _send(self, plan: Plan, now: float) -> None:
         if self.chain is None:
             lat = self.s.venue.latency_ms / 1000.0
             jitter = self.s.venue.latency_jitter_ms / 1000.0
             delay = lat + (float(self.rng.exponential(jitter)) if jitter > 0 else 0.0)
             due = math.ceil((now + delay) / self.dt)
-            flat = tuple(a for b in batches for a in b)
-            self._api_queue.append((due, (flat, takes)))
-            self.rec.count("api_requests", len(batches) + len(takes))
+            self._api_queue.append((due, plan.sends))
+            self.rec.count("api_requests", len(plan.sends))
             return
+        # One transaction per decision batch (its cancels, replaces and places), one per IOC take.
         c = self.s.chain
-        gas_of = {Cancel: c.cancel_gas, Replace: c.replace_gas, Place: c.place_gas}
-        payloads: list[Batch] = [(b, ()) for b in batches]
-        payloads += [((), (t,)) for t in takes]
-        for actions, tks in payloads:
-            gas = c.tx_gas + sum(gas_of[type(a)] for a in actions) + c.take_gas * len(tks)
-            cancel_only = bool(actions) and all(isinstance(a, Cancel) for a in actions)
-            urgency = TxUrgency.CANCEL if cancel_only or decision.urgent else TxUrgency.NORMAL
-            self.chain.send((actions, tks), gas, urgency, now)
+        by_batch: dict[int, list[Send]] = {}
+        txs: list[Batch] = []
+        for send in plan.sends:
+            if send.batch < 0:
+                txs.append((send,))
+            else:
+                by_batch.setdefault(send.batch, []).append(send)
+        txs = [tuple(sends) for sends in by_batch.values()] + txs
+        for tx in txs:
+            gas = c.tx_gas + sum(
+                c.cancel_gas * len(x.cancels)
+                + c.replace_gas * len(x.replaces)
+                + (c.take_gas if x.takes else c.place_gas) * len(x.orders)
+                for x in tx
+            )
+            cancel_only = all(x.cancels for x in tx)
+            urgency = TxUrgency.CANCEL if cancel_only or plan.decision.urgent else TxUrgency.NORMAL
+            self.chain.send(tx, gas, urgency, now)
             self.rec.count("txs")
+
+    def _reconcile(self, m: float, now: float) -> None:
+        """The venue's full state into the core (as the live loop does every few seconds)."""
+        ts = int(now * 1000)
+        snapshot = self.venue.snapshot(self.book, self.cash + self.position * m, ts)
+        result = self.core.reconcile(snapshot, ts, RECONCILE_GRACE_MS)
+        for client_id in result.to_query:
+            self.core.resolve(client_id, self.venue.order_status(client_id, ts), ts)
+        self.rec.count("reconciliations")
+        if result.position_corrections:
+            self.rec.count("position_corrections", len(result.position_corrections))
+        self.core.ledger.prune(ts - 600_000)
+        self._reconcile_due = now + RECONCILE_EVERY_S
 
     # Readings
 

@@ -50,6 +50,11 @@ class SimSummary(msgspec.Struct, frozen=True, kw_only=True):
     halted_decisions: int
     reducing_decisions: int
     post_only_rejects: int
+    # The order ledger's view (the same trading core as live): outcomes and reconciliation.
+    unknown_outcomes: int = 0
+    refused_replaces: int = 0
+    reconciliations: int = 0
+    position_corrections: int = 0
 
 
 class SimSeries(msgspec.Struct, frozen=True, kw_only=True):
@@ -179,6 +184,10 @@ class Recorder:
             halted_decisions=c["state_halted"],
             reducing_decisions=c["state_reducing"],
             post_only_rejects=c["post_only_rejects"],
+            unknown_outcomes=c["unknown_outcomes"],
+            refused_replaces=c["refused_replaces"],
+            reconciliations=c["reconciliations"],
+            position_corrections=c["position_corrections"],
         )
         series = SimSeries(
             t_s=self.t,

@@ -73,6 +73,9 @@ class VenueSection(_Section, frozen=True, kw_only=True):
     maker_fee_bps: float = 1.5
     taker_fee_bps: NonNegativeFloat = 4.5
     queue_ahead_mean: NonNegativeFloat = 0.5
+    # API venue: the share of requests whose reply is lost (timeout): the venue acts, we learn the
+    # outcome only by reconciliation, as live. 0 in the shipped scenarios.
+    unknown_outcome_rate: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
 
 
 class Window(_Section, frozen=True, kw_only=True):

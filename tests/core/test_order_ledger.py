@@ -1369,6 +1369,8 @@ class LedgerMachine(RuleBasedStateMachine):
             live = self.ledger.live_orders(m)
             assert {lo.order_id: lo.size for lo in live} == expected
             assert len(live) == len(expected)
+        # The index of open orders is exactly the non-terminal ones.
+        assert set(self.ledger._open) == {o.client_id for o in self.ledger.orders() if not o.state.terminal}
 
 
 LedgerMachine.TestCase.settings = settings(
