@@ -108,6 +108,10 @@ class MakerParams(msgspec.Struct, frozen=True, kw_only=True):
     # Decide at once, off the timer, when the mid has moved this far since the last decision (None: timer
     # only); such a decision's actions are urgent (they outbid the arbitrageurs racing for stale quotes).
     jump_trigger_bps: float | None = None
+    # Re-fit the fill intensity (A, k) from our own fills every this many seconds, the configured values as
+    # the prior worth `intensity_prior_fills` fills (None: keep the configured values).
+    intensity_refit_s: float | None = None
+    intensity_prior_fills: float = 200.0
 
 
 class MarketView(msgspec.Struct, frozen=True, kw_only=True):

@@ -13,11 +13,13 @@ shrink in-flight exposure, closes free it).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 
 import msgspec
 
+from keeper.core.intensity import IntensityCalibrator
 from keeper.core.order_diff import Cancel, Place, Replace, WireAction
 from keeper.core.order_ledger import OrderChange, OrderLedger, ReconcileResult
 from keeper.core.strategy import MakerDecision, MarketMaker, MarketView, TakeOrder
@@ -26,6 +28,7 @@ from keeper.core.venue import (
     CancelOutcome,
     CancelRequest,
     NotFound,
+    OrderFilled,
     OrderReport,
     OrderRequest,
     ReplaceRequest,
@@ -57,15 +60,28 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
 class TradingCore:
     """The maker and the ledger of one market; `market` is the venue's market name."""
 
-    def __init__(self, maker: MarketMaker, market: str, ledger: OrderLedger | None = None) -> None:
+    def __init__(
+        self,
+        maker: MarketMaker,
+        market: str,
+        ledger: OrderLedger | None = None,
+    ) -> None:
+        """The fill intensity (A, k) is re-fitted from our own fills when the maker's parameters ask
+        for it (`intensity_refit_s`), with its configured values as the prior."""
         self.maker = maker
         self.market = market
         self.ledger = ledger if ledger is not None else OrderLedger()
+        self.intensity: IntensityCalibrator | None = None
+        self._refit_s = -math.inf
+        self._mid = math.nan  # the mid of the latest decision: fills are measured against it
 
     # ---- what the venue says ----
 
     def on_event(self, event: VenueEvent, now_ms: int) -> list[OrderChange]:
-        return self._apply(self.ledger.on_event(event, now_ms))
+        changes = self._apply(self.ledger.on_event(event, now_ms))
+        if self.intensity is not None and isinstance(event, OrderFilled) and event.maker and changes:
+            self.intensity.fill(float(event.price), self._mid)  # booked (not held): one of our quotes
+        return changes
 
     def on_submitted(
         self, requests: Sequence[OrderRequest], outcomes: Sequence[SubmitOutcome], now_ms: int
@@ -118,6 +134,7 @@ class TradingCore:
     def decide(self, view: MarketView, equity: float, now_ms: int) -> Plan:
         """The maker's decision on the ledger's orders and position, and its sends, recorded."""
         market = self.market
+        self._calibrate(view)
         decision = self.maker.decide(
             view,
             self.ledger.live_orders(market),
@@ -137,6 +154,28 @@ class TradingCore:
                 self.ledger.submitted(request, now_ms)
             sends.append(Send(orders=orders, takes=takes, batch=-1))
         return Plan(decision=decision, sends=tuple(sends))
+
+    def _calibrate(self, view: MarketView) -> None:
+        """Feed the intensity calibrator; re-fit (A, k) into the maker's parameters now and then."""
+        every_s = self.maker.params.intensity_refit_s
+        if every_s is None:
+            return
+        quote = self.maker.params.quote
+        if self.intensity is None:  # the prior: the configured values, k turned into per-bp terms
+            self.intensity = IntensityCalibrator(
+                quote.intensity_a,
+                quote.intensity_k * view.mid / 10_000.0,
+                prior_fills=self.maker.params.intensity_prior_fills,
+            )
+        self._mid = view.mid
+        self.intensity.observe(self.ledger.live_orders(self.market), view.mid, view.now_s)
+        if view.now_s - self._refit_s >= every_s:
+            self._refit_s = view.now_s
+            a, k = self.intensity.fit(view.mid)
+            if (a, k) != (quote.intensity_a, quote.intensity_k):
+                self.maker.params = msgspec.structs.replace(
+                    self.maker.params, quote=msgspec.structs.replace(quote, intensity_a=a, intensity_k=k)
+                )
 
     def _batch(self, batch: Sequence[WireAction], index: int, now_ms: int) -> list[Send]:
         sends: list[Send] = []

@@ -62,7 +62,7 @@ CALM_KEEPER_BEFORE = (
     '"impact_ref_notional":3000.0,"slice_policy":{"min_slice_size":"0","lot_size":"0.001","max_slices":4,'
     '"slice_interval_s":10.0,"safety_s":20.0,"reentry_delay_s":5.0,"fraction_steps":20,'
     '"min_benefit_quote":"0"}},"vol_half_life_s":300.0,"initial_sigma":0.00010206207261596574,'
-    '"jump_trigger_bps":5.0}'
+    '"jump_trigger_bps":5.0,"intensity_refit_s":null,"intensity_prior_fills":200.0}'
 )
 
 

@@ -89,3 +89,28 @@ def test_a_refused_replace_restores_the_old_order_in_ledger_and_gate() -> None:
     assert counted
     assert all(counted)
     assert core.ledger.position(core.market) == sim.venue.position
+
+
+def test_intensity_calibration_runs_through_the_core_when_asked() -> None:
+    base = scenario(0.0, seconds=1800.0)
+    strategy = base.strategy
+    calibrated = msgspec.structs.replace(
+        strategy, intensity=msgspec.structs.replace(strategy.intensity, calibrate=True)
+    )
+    sim = Simulation(msgspec.structs.replace(base, strategy=calibrated), "keeper")
+    prior = sim.maker.params.quote
+    sim.run()
+    fitted = sim.maker.params.quote
+    calibrator = sim.core.intensity
+    assert calibrator is not None
+    assert calibrator.observed_fills > 0
+    print(
+        f"\nA {prior.intensity_a:.3f} -> {fitted.intensity_a:.3f}, k {prior.intensity_k:.5f} -> "
+        f"{fitted.intensity_k:.5f} after {calibrator.observed_fills} fills"
+    )
+    assert (fitted.intensity_a, fitted.intensity_k) != (prior.intensity_a, prior.intensity_k)
+    # Off (the default): the configured values stay.
+    plain = Simulation(base, "keeper")
+    plain.run()
+    assert plain.core.intensity is None
+    assert plain.maker.params.quote.intensity_k == prior.intensity_k
