@@ -7,8 +7,8 @@ import time
 
 import msgspec
 
-from keeper.app.sim_catalog import shipped_scenario, shipped_scenarios
 from keeper.sim import CompareRow, compare, simulate
+from keeper.simtools.catalog import shipped_scenario, shipped_scenarios
 
 DAY_S = 86_400.0
 

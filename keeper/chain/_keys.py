@@ -15,7 +15,6 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from keeper.config import AnvilKey, EnvKey, KeySource, KeystoreKey, resolve_path
-from keeper.devchain import ANVIL_MNEMONIC
 
 log = logging.getLogger("keeper.keys")
 
@@ -46,6 +45,10 @@ class Signer:
 
     def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("signers are not picklable: keys never leave the process")
+
+
+# anvil's default mnemonic: its well-known dev accounts (play money on dev chains only).
+ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 
 
 def load_signer(

@@ -3,21 +3,64 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
+from keeper.chain._canonical import CanonicalChain
 from keeper.chain._fillers import TxRequest, fetch_gas_state, fetch_tip
 from keeper.chain._heads_codec import MalformedMessageError
 from keeper.chain._nonce import LaneState
-from keeper.chain._rpc import RpcError
+from keeper.chain._rpc import JsonRpc, RpcError
 from keeper.chain._tx_state import Receipt, TxHandle, TxStatus
-from keeper.core.fees import GWEI, SELF_SEND_GAS, TxUrgency, cancel_fees, initial_fees, replacement_fees
-from keeper.core.gas import next_base_fee, plain_gas_state
+from keeper.core.fees import (
+    GWEI,
+    SELF_SEND_GAS,
+    FeePolicy,
+    Fees,
+    TxUrgency,
+    cancel_fees,
+    initial_fees,
+    replacement_fees,
+)
+from keeper.core.gas import GasState, next_base_fee, plain_gas_state
 
 if TYPE_CHECKING:
     from keeper.chain._tx_lanes import Lane
-    from keeper.chain._tx_manager import TxManager
+
+
+class TrackedManager(Protocol):
+    """What the tracking helpers use of the transaction manager (it is one; a protocol here keeps the
+    import graph one-way: the manager imports these helpers, never the reverse)."""
+
+    chain_id: int
+    own_gas_state: GasState | None
+    processed_block: int | None
+    reorgs: int
+    replacements: int
+
+    @property
+    def rpc(self) -> JsonRpc: ...
+    @property
+    def clock(self) -> Callable[[], float]: ...
+    @property
+    def canonical(self) -> CanonicalChain: ...
+    @property
+    def by_hash(self) -> dict[str, TxHandle]: ...
+    @property
+    def mined(self) -> dict[int, TxHandle]: ...
+    @property
+    def policy(self) -> FeePolicy: ...
+    def gas_state_now(self) -> GasState | None: ...
+    def rebroadcast(self, lane: Lane, handle: TxHandle) -> None: ...
+    def resign(self, lane: Lane, handle: TxHandle, fees: Fees, *, cancel: bool = False) -> None: ...
+    def send_filled(self, lane: Lane, request: TxRequest, label: str) -> TxHandle: ...
+    def settle(self, handle: TxHandle, receipt: Receipt) -> None: ...
+    def unsettle(self, handle: TxHandle) -> None: ...
+    def confirm(self, handle: TxHandle) -> None: ...
+    def lose(self, handle: TxHandle, why: str) -> None: ...
+
 
 log = logging.getLogger("keeper.chain.tx")
 
@@ -54,7 +97,7 @@ def _receipt(wire: _WireReceipt) -> Receipt:
     )
 
 
-async def _block(m: TxManager, tag: str | int) -> _Block | None:
+async def _block(m: TrackedManager, tag: str | int) -> _Block | None:
     result = await m.rpc.request("eth_getBlockByNumber", [tag if isinstance(tag, str) else hex(tag), False])
     if result is None:
         return None
@@ -64,12 +107,12 @@ async def _block(m: TxManager, tag: str | int) -> _Block | None:
         raise MalformedMessageError(f"eth_getBlockByNumber: {exc}") from exc
 
 
-async def _node_hash_at(m: TxManager, number: int) -> str | None:
+async def _node_hash_at(m: TrackedManager, number: int) -> str | None:
     block = await _block(m, number)
     return None if block is None else block.hash
 
 
-async def follow_blocks(m: TxManager) -> None:
+async def follow_blocks(m: TrackedManager) -> None:
     """Scan every block since the last tick for our hashes; notice reorgs; confirm deep-enough txs."""
     latest = await _block(m, "latest")
     if latest is None:
@@ -109,7 +152,7 @@ async def follow_blocks(m: TxManager) -> None:
             m.confirm(handle)
 
 
-async def _refresh_gas_state(m: TxManager, number: int, block: _Block) -> None:
+async def _refresh_gas_state(m: TrackedManager, number: int, block: _Block) -> None:
     """A plain gas state from the head itself, for managers that run without a gas oracle."""
     base_fee = int(block.baseFeePerGas, 16)
     nxt = next_base_fee(base_fee, int(block.gasUsed, 16), int(block.gasLimit, 16))
@@ -117,7 +160,7 @@ async def _refresh_gas_state(m: TxManager, number: int, block: _Block) -> None:
     m.own_gas_state = plain_gas_state(number, base_fee, nxt, tip)
 
 
-async def _rewind(m: TxManager, top: int) -> None:
+async def _rewind(m: TrackedManager, top: int) -> None:
     fork = await m.canonical.find_fork_point(lambda n: _node_hash_at(m, n))
     base = fork if fork is not None else top - 1
     m.reorgs += 1
@@ -129,7 +172,7 @@ async def _rewind(m: TxManager, top: int) -> None:
     m.processed_block = base
 
 
-async def _scan(m: TxManager, number: int, block: _Block) -> None:
+async def _scan(m: TrackedManager, number: int, block: _Block) -> None:
     ours = [h for h in block.transactions if h in m.by_hash]
     if not ours:
         return
@@ -153,14 +196,14 @@ async def _scan(m: TxManager, number: int, block: _Block) -> None:
 _DONE = (TxStatus.CONFIRMED, TxStatus.REPLACED, TxStatus.REJECTED)
 
 
-async def _fetch_receipt(m: TxManager, tx_hash: str) -> Receipt | None:
+async def _fetch_receipt(m: TrackedManager, tx_hash: str) -> Receipt | None:
     result: Any = await m.rpc.request("eth_getTransactionReceipt", [tx_hash])
     if result is None or result.get("blockNumber") is None:
         return None
     return _receipt(msgspec.convert(result, _WireReceipt))
 
 
-async def service_lane(m: TxManager, lane: Lane) -> None:
+async def service_lane(m: TrackedManager, lane: Lane) -> None:
     """Resolve unknowns, escalate stuck txs, notice taken nonces, fill holes, retire a drained lane."""
     if not lane.live:
         if lane.state is LaneState.DRAINING:
@@ -186,7 +229,7 @@ async def service_lane(m: TxManager, lane: Lane) -> None:
     await _fill_holes(m, lane)
 
 
-async def _nonce_taken(m: TxManager, handle: TxHandle) -> None:
+async def _nonce_taken(m: TrackedManager, handle: TxHandle) -> None:
     for tx_hash in reversed(handle.hashes):
         receipt = await _fetch_receipt(m, tx_hash)
         if receipt is not None:
@@ -196,7 +239,7 @@ async def _nonce_taken(m: TxManager, handle: TxHandle) -> None:
     log.warning("%r: nonce %d was taken by a transaction we did not send", handle, handle.nonce)
 
 
-async def _resolve_unknown(m: TxManager, lane: Lane, handle: TxHandle) -> None:
+async def _resolve_unknown(m: TrackedManager, lane: Lane, handle: TxHandle) -> None:
     for tx_hash in reversed(handle.hashes):
         if await m.rpc.request("eth_getTransactionByHash", [tx_hash]) is not None:
             handle.move(TxStatus.PENDING)  # the node has it; a block will show it mined
@@ -204,7 +247,7 @@ async def _resolve_unknown(m: TxManager, lane: Lane, handle: TxHandle) -> None:
     m.rebroadcast(lane, handle)  # same bytes, same hash: cannot execute twice
 
 
-async def _escalate(m: TxManager, lane: Lane, handle: TxHandle) -> None:
+async def _escalate(m: TrackedManager, lane: Lane, handle: TxHandle) -> None:
     now = m.clock()
     policy = m.policy
     last = handle.attempts[-1]
@@ -243,7 +286,7 @@ async def _escalate(m: TxManager, lane: Lane, handle: TxHandle) -> None:
         m.rebroadcast(lane, handle)
 
 
-async def _fill_holes(m: TxManager, lane: Lane) -> None:
+async def _fill_holes(m: TrackedManager, lane: Lane) -> None:
     for hole in lane.nonces.holes:
         if not any(n > hole for n in lane.live) or not lane.nonces.take_hole(hole):
             continue

@@ -91,7 +91,7 @@ def _tx_table(figures: dict[str, float]) -> None:
 
 
 def _sim_table(figures: dict[str, float]) -> None:
-    from keeper.app.sim_report import format_comparison_table  # noqa: PLC0415 (loads matplotlib)
+    from keeper.simtools.report import format_comparison_table  # noqa: PLC0415 (loads matplotlib)
 
     print(f"\nSimulator: one day of one market at 100 ms steps ({figures['sim_day_steps']:,.0f} steps)")
     print(f"keeper strategy: {figures['sim_day_s']:.1f} s ({figures['sim_day_us_per_step']:.1f} µs/step, "

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import msgspec
 
-from keeper.app.sim_catalog import SHIPPED, shipped_scenario, shipped_scenarios
 from keeper.sim import STRATEGIES, Scenario, ScenarioError, compare, parse_scenario, simulate
+from keeper.simtools.catalog import SHIPPED, shipped_scenario, shipped_scenarios
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             base = [args.seed] if args.seed is not None else [None]
             seeds = base + [1000 + i for i in range(args.seeds)]
             rows = compare(scenarios, seeds)
-            from keeper.app import sim_report  # noqa: PLC0415 (matplotlib loads only when needed)
+            from keeper.simtools import report as sim_report  # noqa: PLC0415 (matplotlib loads only when needed)
 
             if args.json:
                 print(msgspec.json.encode([msgspec.to_builtins(r) for r in rows]).decode())
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     result = simulate(scenario, args.strategy, args.seed)
     if args.report:
-        from keeper.app import sim_report  # noqa: PLC0415 (matplotlib loads only when needed)
+        from keeper.simtools import report as sim_report  # noqa: PLC0415 (matplotlib loads only when needed)
 
         sim_report.write_report(result, args.report)
     if args.json:

@@ -49,9 +49,6 @@ from keeper.devchain._rpc import DevRpc, RpcError
 
 log = logging.getLogger("keeper.devchain")
 
-# anvil's well-known development mnemonic: its accounts hold play money on every dev chain.
-ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
-
 
 class AnvilError(RuntimeError):
     """anvil could not be found, started, or did not become ready."""

@@ -1,7 +1,7 @@
 """Seeded, event-driven market simulator that runs the keeper's own strategy code (`keeper.core.strategy`).
 
 Pure apart from numpy: a scenario (TOML text) and a seed go in, a `SimResult` comes out. Reports and
-plots are written by the CLI layer (`keeper.app.sim_report`).
+plots are written by the CLI layer (`keeper.simtools.report`).
 """
 
 from keeper.sim._compare import CompareRow, compare

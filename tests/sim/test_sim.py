@@ -9,13 +9,13 @@ import msgspec
 import numpy as np
 import pytest
 
-from keeper.app.sim_catalog import SHIPPED, shipped_scenario
 from keeper.core.fees import Fees, TxUrgency
 from keeper.sim import ScenarioError, Simulation, compare, parse_scenario, simulate
 from keeper.sim._book import OurBook, SimOrder
 from keeper.sim._chain import ChainModel
 from keeper.sim._makers import maker_params, risk_limits
 from keeper.sim._paths import GWEI, Blocks, draw_paths, seeded_generators
+from keeper.simtools.catalog import SHIPPED, shipped_scenario
 
 
 def short(name: str, seconds: float = 900.0) -> object:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import msgspec
 
-from keeper.app.sim_catalog import shipped_scenario
 from keeper.core.risk import RiskGate
 from keeper.core.venue import OrderState, Rejected
 from keeper.sim import Simulation
 from keeper.sim._scenario import Scenario
+from keeper.simtools.catalog import shipped_scenario
 
 
 def scenario(unknown_rate: float, seconds: float = 900.0, latency_ms: float | None = None) -> Scenario:

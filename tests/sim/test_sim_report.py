@@ -7,8 +7,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from keeper.app.sim_report import format_comparison_table, write_comparison, write_report
 from keeper.sim import CompareRow, Scenario, SimSeries, SimSummary, compare, parse_scenario, simulate
+from keeper.simtools.report import format_comparison_table, write_comparison, write_report
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "keeper" / "sim" / "scenarios"
