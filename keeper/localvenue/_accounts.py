@@ -19,7 +19,7 @@ from keeper.localvenue._orders import RestingOrder
 from keeper.localvenue._wire import PX_PLACES, ZERO, JsonDict, fmt, fmt_usd
 
 
-class Position(msgspec.Struct, kw_only=True):
+class PerpPosition(msgspec.Struct, kw_only=True):
     """Signed size, entry price and funding paid (positive = paid) since open / last change."""
 
     szi: Decimal = ZERO
@@ -34,7 +34,7 @@ class Account(msgspec.Struct, kw_only=True):
 
     address: str
     usdc: Decimal
-    positions: dict[int, Position] = msgspec.field(default_factory=dict)
+    positions: dict[int, PerpPosition] = msgspec.field(default_factory=dict)
     leverage: dict[int, int] = msgspec.field(default_factory=dict)
     cum_volume: Decimal = ZERO  # traded notional, for userRateLimit
     n_requests: int = 0  # address-limited requests (one per order / cancel in a batch)
@@ -52,7 +52,7 @@ def apply_fill(
     account: Account, asset: int, *, is_buy: bool, px: Decimal, sz: Decimal, fee: Decimal
 ) -> FillEffect:
     """Book a fill: position, entry price, realized pnl and fee into the USDC balance."""
-    position = account.positions.setdefault(asset, Position())
+    position = account.positions.setdefault(asset, PerpPosition())
     old = position.szi
     new = old + (sz if is_buy else -sz)
     closed_pnl = ZERO
@@ -150,7 +150,7 @@ def has_margin_for(
 
 
 def _liquidation_px(
-    position: Position, mark: Decimal, max_leverage: int, summary: MarginSummary
+    position: PerpPosition, mark: Decimal, max_leverage: int, summary: MarginSummary
 ) -> Decimal | None:
     side = 1 if position.szi > 0 else -1
     maintenance_rate = Decimal(1) / (2 * max_leverage)

@@ -32,7 +32,7 @@ from keeper.localvenue import _wire as w
 from keeper.localvenue._accounts import Account, has_margin_for, summarize
 from keeper.localvenue._auth import AgentRegistry, NonceSet
 from keeper.localvenue._matching import Market, OrderRequest
-from keeper.localvenue._schedule import DeadManSwitch
+from keeper.localvenue._schedule import ScheduledCancels
 from keeper.localvenue._wire import ZERO, JsonDict
 
 
@@ -60,7 +60,7 @@ class Actions:
     def __init__(
         self,
         market: Market,
-        schedule: DeadManSwitch,
+        schedule: ScheduledCancels,
         agents: AgentRegistry,
         nonces: dict[str, NonceSet],
     ) -> None:

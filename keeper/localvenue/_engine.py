@@ -37,7 +37,7 @@ from keeper.localvenue._info import (
     subscription_snapshot,
 )
 from keeper.localvenue._matching import HOUR_MS, Market
-from keeper.localvenue._schedule import DeadManSwitch
+from keeper.localvenue._schedule import ScheduledCancels
 from keeper.localvenue._wire import BadRequest, JsonDict
 
 ExchangeResponse = JsonDict | BadRequest
@@ -58,7 +58,7 @@ class LocalVenue:
         for address, balance in sorted(config.balances.items()):
             self._market.open_account(address, balance)
         self._funding = Funding(config.funding, self._market, self._events, config.max_history)
-        self._schedule = DeadManSwitch()
+        self._schedule = ScheduledCancels()
         self._agents = AgentRegistry()
         self._nonces: dict[str, NonceSet] = {}
         self._actions = Actions(self._market, self._schedule, self._agents, self._nonces)

@@ -13,7 +13,7 @@ MIN_DELAY_MS = 5_000
 MAX_TRIGGERS_PER_DAY = 10
 
 
-class DeadManSwitch:
+class ScheduledCancels:
     """Armed times and daily trigger counts per account."""
 
     def __init__(self) -> None:

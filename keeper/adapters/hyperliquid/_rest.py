@@ -5,7 +5,7 @@ with capped, fully jittered backoff. Actions are signed here (nonce from a per-s
 :class:`NonceAllocator`, optional ``expiresAfter`` and ``vaultAddress``) and **never retried**:
 once a signed action may have reached the venue its outcome is unknown, so a timeout, transport
 error, 5xx or 429 comes back as ``Unknown`` for the caller to reconcile (orderStatus, openOrders,
-the orderUpdates stream). Only a venue error string is a ``Rejected``. A client-side
+the orderUpdates stream). Only a venue error string is a ``Refused``. A client-side
 :class:`WeightLimiter` waits before a request would exceed the per-IP budget.
 """
 

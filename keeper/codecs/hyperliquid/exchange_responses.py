@@ -1,6 +1,6 @@
 """Typed outcomes of ``POST /exchange`` responses, one per order / cancel of the action.
 
-Policy (NautilusTrader-style, as the design brief asks): an order is ``Rejected`` only when the venue
+Policy (NautilusTrader-style, as the design brief asks): an order is ``Refused`` only when the venue
 gave a definitive error string for it -- a per-order ``{"error": "..."}`` status, or a
 whole-response ``{"status": "err", "response": "..."}`` which rejects every item of the action.
 Anything else the keeper cannot prove (missing or surplus statuses, unexpected shapes, HTTP 5xx,
@@ -45,7 +45,7 @@ class Filled(msgspec.Struct, frozen=True):
     cloid: str | None = None
 
 
-class Rejected(msgspec.Struct, frozen=True):
+class Refused(msgspec.Struct, frozen=True):
     """Definitive venue error. ``action_level``: the whole action was refused (e.g. bad nonce)."""
 
     message: str
@@ -67,9 +67,9 @@ class Accepted(msgspec.Struct, frozen=True):
     """A ``{"type": "default"}`` response (updateLeverage, scheduleCancel, modify, noop...)."""
 
 
-OrderOutcome = Resting | Filled | Rejected | Unknown
-CancelOutcome = Canceled | Rejected | Unknown
-DefaultOutcome = Accepted | Rejected | Unknown
+OrderOutcome = Resting | Filled | Refused | Unknown
+CancelOutcome = Canceled | Refused | Unknown
+DefaultOutcome = Accepted | Refused | Unknown
 ActionKind = Literal["order", "cancel", "default"]
 _Outcome = TypeVar("_Outcome", OrderOutcome, CancelOutcome, DefaultOutcome)
 
@@ -125,7 +125,7 @@ def _check_count(n_items: int) -> None:
         raise ValueError(f"n_items must be a positive int, got {n_items!r}")
 
 
-def _unwrap_body(raw: Body) -> msgspec.Raw | Rejected | Unknown:
+def _unwrap_body(raw: Body) -> msgspec.Raw | Refused | Unknown:
     """The ``response`` of an ok envelope, or the outcome every item of the action shares."""
     try:
         envelope = _ENVELOPE.decode(raw)
@@ -139,10 +139,10 @@ def _unwrap_body(raw: Body) -> msgspec.Raw | Rejected | Unknown:
         message = _ERR_MESSAGE.decode(envelope.response) if envelope.response else ""
     except _DECODE_ERRORS:
         message = bytes(envelope.response).decode("utf-8", "replace")  # still a definitive refusal
-    return Rejected(message or "<no message>", action_level=True)
+    return Refused(message or "<no message>", action_level=True)
 
 
-def _statuses(raw: Body, expected_type: str, n_items: int) -> list[msgspec.Raw] | Rejected | Unknown:
+def _statuses(raw: Body, expected_type: str, n_items: int) -> list[msgspec.Raw] | Refused | Unknown:
     """The per-item raw statuses, or the outcome every item shares."""
     response = _unwrap_body(raw)
     if not isinstance(response, msgspec.Raw):
@@ -166,9 +166,9 @@ def _status(raw: msgspec.Raw) -> str | _StatusWire | Unknown:
         return Unknown(f"malformed status: {exc}")
 
 
-def _error_or_unknown(status: _StatusWire) -> Rejected | Unknown:
+def _error_or_unknown(status: _StatusWire) -> Refused | Unknown:
     if status.error:  # a non-empty venue error string is the only per-item proof of rejection
-        return Rejected(status.error)
+        return Refused(status.error)
     return Unknown(f"unrecognized status {msgspec.json.encode(status).decode()}")
 
 
@@ -207,7 +207,7 @@ def decode_order_response(raw: Body, n_orders: int) -> tuple[OrderOutcome, ...]:
 def decode_cancel_response(raw: Body, n_cancels: int) -> tuple[CancelOutcome, ...]:
     """Outcomes of a ``cancel`` / ``cancelByCloid`` action with ``n_cancels`` cancels, in order.
 
-    ``Rejected`` typically carries "Order was never placed, already canceled, or filled." -- the
+    ``Refused`` typically carries "Order was never placed, already canceled, or filled." -- the
     cancel failed, which says nothing definitive about a fill; reconcile before assuming one.
     """
     _check_count(n_cancels)

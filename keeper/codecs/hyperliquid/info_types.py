@@ -120,7 +120,7 @@ class CumFunding(_Info, frozen=True):
     since_change: Decimal
 
 
-class Position(_Info, frozen=True):
+class PositionInfo(_Info, frozen=True):
     """A perp position; ``szi`` is signed (negative = short)."""
 
     coin: str
@@ -139,7 +139,7 @@ class Position(_Info, frozen=True):
 class AssetPosition(_Info, frozen=True):
     """Wrapper ``{"type": "oneWay", "position": {...}}``."""
 
-    position: Position
+    position: PositionInfo
     type: str = "oneWay"
 
 

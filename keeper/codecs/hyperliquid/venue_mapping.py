@@ -9,7 +9,7 @@ the simulator and the tests share it.
   on the market's tick (``10**-(6 - szDecimals)``) and lot (``10**-szDecimals``), else ValueError;
   the venue's 5-significant-figure rule is then applied by rounding away from the book (bids down,
   asks up), so the rounding only ever widens a quote.
-- Outcomes: Resting -> Resting, Filled -> Executed, Rejected -> Rejected, Unknown -> Unknown
+- Outcomes: Resting -> Resting, Filled -> Executed, Refused -> Rejected, Unknown -> Unknown
   (``unsent`` = the venue provably did not process it).
 - Order statuses: :func:`status_family` sorts the venue's status strings into open / filled /
   canceled / rejected / triggered / unknown (an unknown status is never taken for a reject).
@@ -231,7 +231,7 @@ def submit_outcome(outcome: hl.OrderOutcome) -> core.SubmitOutcome:
         return core.Executed(
             venue_order_id=str(outcome.oid), filled_size=outcome.total_sz, avg_price=outcome.avg_px
         )
-    if isinstance(outcome, hl.Rejected):
+    if isinstance(outcome, hl.Refused):
         return core.Rejected(reason=outcome.message)
     return core.Unknown(reason=outcome.reason, unsent=outcome.retryable)
 
@@ -240,7 +240,7 @@ def cancel_outcome(outcome: hl.CancelOutcome) -> core.CancelOutcome:
     """Core outcome of one cancel item."""
     if isinstance(outcome, hl.Canceled):
         return core.Canceled()
-    if isinstance(outcome, hl.Rejected):
+    if isinstance(outcome, hl.Refused):
         return core.Rejected(reason=outcome.message)
     return core.Unknown(reason=outcome.reason, unsent=outcome.retryable)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from keeper.adapters.hyperliquid import AgentError, AgentRegistry, HyperliquidRestClient, approve_agent
-from keeper.codecs.hyperliquid import PrivateKeySigner, Rejected, Resting
+from keeper.codecs.hyperliquid import PrivateKeySigner, Refused, Resting
 from tests.adapters.hyperliquid.conftest import ALICE, KEY_STRANGER, eth, orders
 
 
@@ -29,7 +29,7 @@ async def test_rotation_replaces_the_old_agent_and_never_reuses_an_address(
     assert second.address != first.address
     assert registry.current("mm") is second
     [old] = (await rest.exchange(orders(eth(True, "1980", "1", "Alo")), first)).outcomes
-    assert old == Rejected(f"L1 error: User or API Wallet {first.address} does not exist.", action_level=True)
+    assert old == Refused(f"L1 error: User or API Wallet {first.address} does not exist.", action_level=True)
     [new] = (await rest.exchange(orders(eth(True, "1980", "1", "Alo")), second)).outcomes
     assert isinstance(new, Resting)
 

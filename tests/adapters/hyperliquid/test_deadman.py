@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from keeper.adapters.hyperliquid import DeadManSwitch, HyperliquidRestClient, ManualClock
-from keeper.codecs.hyperliquid import Accepted, Rejected, Resting
+from keeper.codecs.hyperliquid import Accepted, Refused, Resting
 from tests.adapters.hyperliquid.conftest import ALICE, BOB, T0, eth, eventually, orders
 
 MIDNIGHT = 1_700_006_400_000  # 2023-11-15 00:00:00 UTC
@@ -86,7 +86,7 @@ async def test_trigger_cap_counts_per_utc_day(manual_rest: HyperliquidRestClient
     refused = await dms.arm()
     assert dms.triggers_today() == 10
     assert dms.cap_reached
-    assert isinstance(refused, Rejected)
+    assert isinstance(refused, Refused)
     assert "10 per day" in refused.message
     await clock.set(MIDNIGHT)
     assert dms.triggers_today() == 0

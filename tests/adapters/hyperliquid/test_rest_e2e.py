@@ -23,7 +23,7 @@ from keeper.codecs.hyperliquid import (
     Canceled,
     Filled,
     PrivateKeySigner,
-    Rejected,
+    Refused,
     Resting,
     Unknown,
     WeightLimiter,
@@ -69,7 +69,7 @@ async def test_alo_rests_and_a_crossing_order_fills(rest: HyperliquidRestClient)
 async def test_alo_that_would_cross_is_rejected(rest: HyperliquidRestClient) -> None:
     await rest.exchange(orders(eth(False, "2000", "1", "Alo")), BOB)
     [outcome] = (await rest.exchange(orders(eth(True, "2000", "1", "Alo")), ALICE)).outcomes
-    assert isinstance(outcome, Rejected)
+    assert isinstance(outcome, Refused)
     assert not outcome.action_level
     assert outcome.message.startswith("Post only order would have immediately matched")
 
@@ -80,7 +80,7 @@ async def test_cancel(rest: HyperliquidRestClient) -> None:
     assert (await rest.exchange(cancel_action([(0, resting.oid)]), ALICE)).outcomes == (Canceled(),)
     assert await rest.open_orders(ALICE.address) == []
     [again] = (await rest.exchange(cancel_action([(0, resting.oid)]), ALICE)).outcomes
-    assert again == Rejected("Order was never placed, already canceled, or filled.")
+    assert again == Refused("Order was never placed, already canceled, or filled.")
 
 
 async def test_modify_replaces_price_and_size_and_keeps_the_cloid(rest: HyperliquidRestClient) -> None:
@@ -95,7 +95,7 @@ async def test_modify_replaces_price_and_size_and_keeps_the_cloid(rest: Hyperliq
     assert by_cloid.order is not None
     assert by_cloid.order.order.oid == order.oid
     [gone] = (await rest.exchange(modify_action(resting.oid, eth(True, "1980", "1", "Alo")), ALICE)).outcomes
-    assert isinstance(gone, Rejected)
+    assert isinstance(gone, Refused)
     assert gone.action_level
 
 
@@ -115,7 +115,7 @@ async def test_a_wrong_signature_is_rejected_with_the_venue_error(server: LocalV
     """Signing for mainnet against a testnet venue recovers some other address, as a bad signature does."""
     async with HyperliquidRestClient(server.url, is_mainnet=True) as wrong_network:
         [outcome] = (await wrong_network.exchange(orders(eth(True, "1990", "1")), ALICE)).outcomes
-    assert isinstance(outcome, Rejected)
+    assert isinstance(outcome, Refused)
     assert outcome.action_level
     assert outcome.message.startswith("L1 error: User or API Wallet 0x")
     assert outcome.message.endswith("does not exist.")
@@ -125,7 +125,7 @@ async def test_a_wrong_signature_is_rejected_with_the_venue_error(server: LocalV
         [unknown_user] = (
             await client.exchange(update_leverage_action(0, 5, is_cross=True), stranger)
         ).outcomes
-        assert unknown_user == Rejected(
+        assert unknown_user == Refused(
             f"L1 error: User or API Wallet {stranger.address} does not exist.", action_level=True
         )
         assert await client.open_orders(ALICE.address) == []

@@ -1,4 +1,4 @@
-"""/exchange outcomes: Rejected only on definitive venue errors, everything unprovable is Unknown."""
+"""/exchange outcomes: Refused only on definitive venue errors, everything unprovable is Unknown."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from keeper.codecs.hyperliquid.exchange_responses import (
     Accepted,
     Canceled,
     Filled,
-    Rejected,
+    Refused,
     Resting,
     Unknown,
     classify_http,
@@ -36,9 +36,9 @@ def test_mixed_batch_maps_each_status_in_request_order() -> None:
     assert decode_order_response(MIXED_BATCH, 5) == (
         Resting(77738308),
         Filled(77747314, D("0.02"), D("1891.4")),
-        Rejected("Order must have minimum value of $10."),
+        Refused("Order must have minimum value of $10."),
         Resting(77738309, "0x00000000000000000000000000000007"),
-        Rejected("Post only order would have immediately matched, bbo was 1891.3@1891.4."),
+        Refused("Post only order would have immediately matched, bbo was 1891.3@1891.4."),
     )
 
 
@@ -58,22 +58,22 @@ def test_filled_amounts_are_exact_decimals_and_keep_cloid() -> None:
 def test_whole_response_error_rejects_every_order_of_the_action() -> None:
     raw = b'{"status":"err","response":"Invalid nonce: duplicate nonce 1741107452532"}'
     outcomes = decode_order_response(raw, 3)
-    assert outcomes == (Rejected("Invalid nonce: duplicate nonce 1741107452532", action_level=True),) * 3
+    assert outcomes == (Refused("Invalid nonce: duplicate nonce 1741107452532", action_level=True),) * 3
     wallet = b'{"status":"err","response":"L1 error: User or API Wallet 0xabc does not exist."}'
     assert (
         decode_cancel_response(wallet, 2)
-        == (Rejected("L1 error: User or API Wallet 0xabc does not exist.", True),) * 2
+        == (Refused("L1 error: User or API Wallet 0xabc does not exist.", True),) * 2
     )
-    assert decode_default_response(wallet) == Rejected(
+    assert decode_default_response(wallet) == Refused(
         "L1 error: User or API Wallet 0xabc does not exist.", True
     )
 
 
 def test_err_with_non_string_response_is_still_a_definitive_rejection() -> None:
     (outcome,) = decode_order_response(b'{"status":"err","response":{"code":7}}', 1)
-    assert outcome == Rejected('{"code":7}', action_level=True)
+    assert outcome == Refused('{"code":7}', action_level=True)
     (outcome,) = decode_order_response(b'{"status":"err"}', 1)
-    assert isinstance(outcome, Rejected)
+    assert isinstance(outcome, Refused)
     assert outcome.action_level
 
 
@@ -141,7 +141,7 @@ def test_a_malformed_status_is_unknown_and_does_not_spoil_its_neighbours(status:
     first, middle, last = decode_order_response(raw, 3)
     assert first == Resting(5)
     assert isinstance(middle, Unknown)
-    assert last == Rejected("Insufficient margin to place order.")
+    assert last == Refused("Insufficient margin to place order.")
 
 
 def test_cancel_statuses() -> None:
@@ -150,7 +150,7 @@ def test_cancel_statuses() -> None:
         {"resting":{"oid":1}}]}}}"""
     ok, rejected, odd, order_like = decode_cancel_response(raw, 4)
     assert ok == Canceled()
-    assert rejected == Rejected("Order was never placed, already canceled, or filled.")
+    assert rejected == Refused("Order was never placed, already canceled, or filled.")
     assert isinstance(odd, Unknown)
     assert isinstance(order_like, Unknown)
     order_response = b'{"status":"ok","response":{"type":"order","data":{"statuses":["success"]}}}'
@@ -244,6 +244,6 @@ def test_arbitrary_json_never_raises_and_rejects_only_with_a_message(value: obje
     for outcomes in (decode_order_response(raw, n), decode_cancel_response(raw, n)):
         assert len(outcomes) == n
         for o in outcomes:
-            if isinstance(o, Rejected):
+            if isinstance(o, Refused):
                 assert o.message
-    assert isinstance(decode_default_response(raw), Accepted | Rejected | Unknown)
+    assert isinstance(decode_default_response(raw), Accepted | Refused | Unknown)

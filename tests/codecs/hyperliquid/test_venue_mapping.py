@@ -258,7 +258,7 @@ def test_exchange_outcomes_map_to_core_outcomes() -> None:
     assert submit_outcome(hl.Filled(78, D("0.02"), D("1891.4"))) == core.Executed(
         venue_order_id="78", filled_size=D("0.02"), avg_price=D("1891.4")
     )
-    assert submit_outcome(hl.Rejected("Order must have minimum value of $10.")) == core.Rejected(
+    assert submit_outcome(hl.Refused("Order must have minimum value of $10.")) == core.Rejected(
         reason="Order must have minimum value of $10."
     )
     assert submit_outcome(hl.Unknown("HTTP 502")) == core.Unknown(reason="HTTP 502", unsent=False)
@@ -266,7 +266,7 @@ def test_exchange_outcomes_map_to_core_outcomes() -> None:
         reason="rate limited (HTTP 429)", unsent=True
     )
     assert cancel_outcome(hl.Canceled()) == core.Canceled()
-    assert cancel_outcome(hl.Rejected("Order was never placed, already canceled, or filled.")) == (
+    assert cancel_outcome(hl.Refused("Order was never placed, already canceled, or filled.")) == (
         core.Rejected(reason="Order was never placed, already canceled, or filled.")
     )
     assert cancel_outcome(hl.Unknown("no HTTP response", retryable=True)) == core.Unknown(
