@@ -17,8 +17,8 @@ from decimal import Decimal
 
 import pytest
 
+from keeper.adapters._clock import WallClock
 from keeper.adapters.hyperliquid import HyperliquidRestClient, HyperliquidVenue, start_local_venue
-from keeper.adapters.hyperliquid._clock import WallClock
 from keeper.adapters.hyperliquid.local_server import LocalVenueServer
 from keeper.app._maker_setup import build_maker
 from keeper.app._quoting import QuotingLoop, QuotingSettings

@@ -6,13 +6,13 @@ venue error string, ``Unknown`` for anything unproven (timeouts, transport error
 Time is injected everywhere (``now_ms`` / ``sleep``, or a :class:`ManualClock` in tests).
 """
 
+from keeper.adapters._clock import Clock, ManualClock, NowMs, Sleep, WallClock, wall_ms
 from keeper.adapters.hyperliquid._agents import (
     SIGNATURE_CHAIN_ID,
     AgentRegistry,
     approve_agent,
     generate_agent_key,
 )
-from keeper.adapters.hyperliquid._clock import Clock, ManualClock, NowMs, Sleep, WallClock, wall_ms
 from keeper.adapters.hyperliquid._deadman import MAX_TRIGGERS_PER_DAY, DeadManSwitch
 from keeper.adapters.hyperliquid._errors import (
     AgentError,

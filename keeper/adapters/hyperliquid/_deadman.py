@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from keeper.adapters.hyperliquid._clock import NowMs, Sleep, wall_ms
+from keeper.adapters._clock import NowMs, Sleep, wall_ms
+from keeper.adapters._tasks import cancel_and_wait
 from keeper.adapters.hyperliquid._rest import HyperliquidRestClient
-from keeper.adapters.hyperliquid._tasks import cancel_and_wait
 from keeper.codecs.hyperliquid import Accepted, DefaultOutcome, PrivateKeySigner, schedule_cancel_action
 
 _log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from typing import Any, Literal, NamedTuple, overload
 import aiohttp
 import msgspec
 
-from keeper.adapters.hyperliquid._clock import NowMs, Sleep, wall_ms
+from keeper.adapters._clock import NowMs, Sleep, wall_ms
 from keeper.adapters.hyperliquid._errors import (
     HyperliquidHttpError,
     HyperliquidTransportError,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 
+from keeper.adapters._tasks import gather_or_cancel
 from keeper.adapters.hyperliquid._rest import HyperliquidRestClient
-from keeper.adapters.hyperliquid._tasks import gather_or_cancel
 from keeper.codecs.hyperliquid import InfoDecodeError
 from keeper.codecs.hyperliquid.info_types import ClearinghouseState, Fill, FrontendOpenOrder
 from keeper.codecs.hyperliquid.venue_events import sane_fill

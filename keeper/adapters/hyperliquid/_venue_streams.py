@@ -18,7 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from decimal import Decimal
 
-from keeper.adapters.hyperliquid._clock import NowMs
+from keeper.adapters._clock import NowMs
 from keeper.codecs.hyperliquid import Bbo, Fill, L2Book, OrderUpdates, UserEvents, UserFills, WsError, WsEvent
 from keeper.codecs.hyperliquid.venue_events import VenueEventMapper
 from keeper.core.md_guard import ClockOffsetEstimator, MarketDataGuard, Verdict

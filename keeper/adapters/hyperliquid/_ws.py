@@ -24,10 +24,10 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
-from keeper.adapters.hyperliquid._clock import Sleep
+from keeper.adapters._clock import Sleep
+from keeper.adapters._tasks import cancel_and_wait
 from keeper.adapters.hyperliquid._errors import WsNotConnectedError
 from keeper.adapters.hyperliquid._rest import ActionKind
-from keeper.adapters.hyperliquid._tasks import cancel_and_wait
 from keeper.codecs.hyperliquid import (
     BackoffPolicy,
     HttpOutcome,

@@ -23,8 +23,8 @@ from typing import Any
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from keeper.adapters.hyperliquid._clock import Clock, ManualClock, WallClock
-from keeper.adapters.hyperliquid._tasks import cancel_and_wait
+from keeper.adapters._clock import Clock, ManualClock, WallClock
+from keeper.adapters._tasks import cancel_and_wait
 from keeper.localvenue import (
     BadRequest,
     LocalVenue,

@@ -34,7 +34,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import TypeVar
 
-from keeper.adapters.hyperliquid._clock import Clock, WallClock
+from keeper.adapters._clock import Clock, WallClock
 from keeper.adapters.hyperliquid._deadman import DeadManSwitch
 from keeper.adapters.hyperliquid._errors import HyperliquidAdapterError
 from keeper.adapters.hyperliquid._rest import HyperliquidRestClient

@@ -1,4 +1,4 @@
-"""Clocks for the Hyperliquid adapter: wall time in production, a hand-driven clock in tests.
+"""Clocks for the venue adapters: wall time in production, a hand-driven clock in tests.
 
 Everything time-dependent takes ``now_ms`` (a callable returning Unix ms) and, where it waits,
 ``sleep`` (an async callable taking seconds). :class:`ManualClock` supplies both, so a test can jump

@@ -1,4 +1,4 @@
-"""Task helpers shared by the adapter's background loops."""
+"""Task helpers shared by the adapters' background loops (generic asyncio, no venue in them)."""
 
 from __future__ import annotations
 
