@@ -196,8 +196,9 @@ async def _serve(
         failures = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception()]
         for task in (*tasks, stopped):
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Every task's end is collected, failures included (they are in `failures`): awaiting them one by
+        # one would raise the first failure and skip stopping the rest and the tx manager.
+        await asyncio.gather(*tasks, stopped, return_exceptions=True)
         await manager.stop()
         if quoting is not None:
             _log_quoting_summary(quoting)
