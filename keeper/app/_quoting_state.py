@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import msgspec
 
+from keeper.core.md_guard import book_problem, context_problem
+
 
 class QuotingSettings(msgspec.Struct, frozen=True, kw_only=True):
     market: str
@@ -53,20 +55,12 @@ class QuotingStats:
     reasons: dict[str, int] = field(default_factory=dict)
 
 
-MAX_PRICE = Decimal("1e12")  # beyond any listed perp: a frame saying more is corrupt
-MAX_FUNDING_RATE = Decimal(1)  # per interval; real rates are capped near 4 %
-
-
-def bad_price(px: Decimal | None) -> bool:
-    """Not a usable price: non-finite, not positive or absurdly large (None, a missing side, is fine)."""
-    return px is not None and not (px.is_finite() and 0 < px < MAX_PRICE)
-
-
 @dataclass
 class MarketState:
     """Latest valid market data of the quoted market and when we received it (loop clock, seconds).
 
-    Only finite, positive prices get in (`take_book`, `take_context` refuse the rest), so nothing
+    Only sane prices get in (`take_book`, `take_context` refuse the rest with the market-data guard's
+    own stateless rules, `keeper.core.md_guard`), so nothing
     downstream (the quote engine, the risk gate) ever sees NaN, infinity, zero or a negative price.
     """
 
@@ -81,10 +75,8 @@ class MarketState:
 
     def take_book(self, bid: Decimal | None, ask: Decimal | None, now_s: float) -> str | None:
         """Take a book top; returns why it was refused instead (then nothing changes)."""
-        if bad_price(bid) or bad_price(ask):
-            return f"book price not finite and positive (bid {bid}, ask {ask})"
-        if bid is not None and ask is not None and bid >= ask:
-            return f"crossed book (bid {bid} >= ask {ask})"
+        if (problem := book_problem(bid, ask)) is not None:
+            return f"{problem.reason}: {problem.detail}"
         self.bid = None if bid is None else float(bid)
         self.ask = None if ask is None else float(ask)
         self.book_s = now_s
@@ -94,10 +86,8 @@ class MarketState:
         self, mark: Decimal, oracle: Decimal, funding_rate: Decimal, next_funding_ms: int | None, now_s: float
     ) -> str | None:
         """Take mark, oracle and funding; returns why they were refused instead."""
-        if bad_price(mark) or bad_price(oracle):
-            return f"mark {mark} / oracle {oracle} not finite and positive"
-        if not funding_rate.is_finite() or abs(funding_rate) >= MAX_FUNDING_RATE:
-            return f"funding rate {funding_rate} out of range"
+        if (problem := context_problem(mark, oracle, funding_rate)) is not None:
+            return f"{problem.reason}: {problem.detail}"
         self.mark, self.oracle = float(mark), float(oracle)
         self.funding_rate = float(funding_rate)
         self.next_funding_ms = next_funding_ms

@@ -148,6 +148,36 @@ def _price_problem(name: str, price: Decimal, config: GuardConfig) -> Verdict | 
     return None
 
 
+DEFAULT_GUARD = GuardConfig()
+
+
+def book_problem(
+    bid: Decimal | None, ask: Decimal | None, config: GuardConfig = DEFAULT_GUARD
+) -> Verdict | None:
+    """The stateless checks of a book top (prices sane and positive, not crossed); None: it passes.
+    The guard runs them first; the quoting loop runs them again before the quote engine sees a price."""
+    for name, price in (("bid", bid), ("ask", ask)):
+        if price is not None and (problem := _price_problem(name, price, config)) is not None:
+            return problem
+    if bid is not None and ask is not None and bid >= ask:
+        return Verdict(Reason.CROSSED, f"bid {bid} >= ask {ask}")
+    return None
+
+
+def context_problem(
+    mark: Decimal, oracle: Decimal, funding_rate: Decimal, config: GuardConfig = DEFAULT_GUARD
+) -> Verdict | None:
+    """The stateless checks of a market context (mark and oracle sane, funding finite and bounded)."""
+    for name, price in (("oracle", oracle), ("mark", mark)):
+        if (problem := _price_problem(name, price, config)) is not None:
+            return problem
+    if not funding_rate.is_finite():
+        return Verdict(Reason.NON_FINITE, f"funding rate {funding_rate}")
+    if funding_rate.copy_abs() >= config.max_abs_funding:
+        return Verdict(Reason.BAD_FUNDING, f"funding rate {funding_rate:.6g}")
+    return None
+
+
 def _size_problem(name: str, size: Decimal, config: GuardConfig) -> Verdict | None:
     if not size.is_finite():
         return Verdict(Reason.NON_FINITE, f"{name} {size}")
@@ -196,15 +226,12 @@ class MarketDataGuard:
     def check_book(self, top: BookTop, now_ms: int) -> Verdict:
         """Sanity, crossing and jump checks of one book top received at ``now_ms``."""
         config = self.config
-        for name, price in (("bid", top.bid), ("ask", top.ask)):
-            if price is not None and (problem := _price_problem(name, price, config)) is not None:
-                return self._reject(problem)
+        bid, ask = top.bid, top.ask
+        if (problem := book_problem(bid, ask, config)) is not None:
+            return self._reject(problem)
         for name, size in (("bid size", top.bid_size), ("ask size", top.ask_size)):
             if (problem := _size_problem(name, size, config)) is not None:
                 return self._reject(problem)
-        bid, ask = top.bid, top.ask
-        if bid is not None and ask is not None and bid >= ask:
-            return self._reject(Verdict(Reason.CROSSED, f"bid {bid} >= ask {ask}"))
         state = self._market(top.market)
         level = (bid + ask) / 2 if bid is not None and ask is not None else bid if bid is not None else ask
         verdict = ACCEPTED
@@ -226,14 +253,10 @@ class MarketDataGuard:
     def check_context(self, context: MarketContext, now_ms: int) -> Verdict:
         """Sanity and jump checks of one market context (mark, oracle, funding) received at ``now_ms``."""
         config = self.config
-        for name, price in (("oracle", context.oracle), ("mark", context.mark)):
-            if (problem := _price_problem(name, price, config)) is not None:
-                return self._reject(problem)
-        rate = context.funding_rate
-        if not rate.is_finite():
-            return self._reject(Verdict(Reason.NON_FINITE, f"funding rate {rate}"))
-        if rate.copy_abs() >= config.max_abs_funding:
-            return self._reject(Verdict(Reason.BAD_FUNDING, f"funding rate {rate:.6g}"))
+        if (
+            problem := context_problem(context.mark, context.oracle, context.funding_rate, config)
+        ) is not None:
+            return self._reject(problem)
         state = self._market(context.market)
         verdict = ACCEPTED
         jump = self._jump("oracle/mark", (context.oracle, context.mark), state)
