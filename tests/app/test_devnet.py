@@ -36,6 +36,7 @@ from keeper.app._devnet_files import (
 from keeper.app.devnet import KeeperProcess, read_info, running_devnet
 from keeper.chain import anvil_account, load_signer
 from keeper.config import HyperliquidVenueConfig, KeystoreKey, load_config
+from tests.processes import pid_gone
 
 
 def keeper(*args: str) -> list[str]:
@@ -75,24 +76,6 @@ def wait_for(predicate: Any, timeout_s: float, what: str) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout_s:g} s")
         time.sleep(0.1)
-
-
-def pid_gone(pid: int, timeout_s: float = 10.0) -> bool:
-    """Gone or a zombie (reparented processes may wait for a reaper that never comes in a container)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        stat = Path(f"/proc/{pid}/stat")
-        try:
-            if stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
-                return True
-        except (OSError, IndexError):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def kill_recorded(folder: Path) -> None:

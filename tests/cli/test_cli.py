@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -14,6 +13,7 @@ import pytest
 
 from keeper import __version__
 from tests.dev_keys import anvil_dev_key
+from tests.processes import pid_gone
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,20 +52,6 @@ def start_local_keeper(tmp_path: Path) -> tuple[str, Path, Path, subprocess.Pope
     with log_path.open("w") as log:
         proc = subprocess.Popen(keeper("run", "--config", str(path)), stdout=log, stderr=subprocess.STDOUT)
     return config, path, log_path, proc
-
-
-def pid_gone(pid: int, timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        stat = Path(f"/proc/{pid}/stat")
-        if stat.exists() and stat.read_text().split()[2] == "Z":
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.mark.chain

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from keeper.app.devnet import read_info
-from tests.app.test_devnet import kill_recorded, pid_gone
+from tests.app.test_devnet import kill_recorded
+from tests.processes import pid_gone
 
 
 def keeper(*args: str) -> subprocess.CompletedProcess[str]:
